@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .masks import MergedMask, merge_masks
+from .ops.adasplash import sparse_flash_attention
 from .separation import Separation, Softmax, get_separation
 from .similarity import Dot, Similarity, get_similarity
 
@@ -131,7 +132,8 @@ def retrieve(
 
     With dot similarity, softmax, no update steps and no weights requested this calls
     ``torch.nn.functional.scaled_dot_product_attention``, so long sequences never materialise the
-    ``(L, S)`` matrix.
+    ``(L, S)`` matrix. On CUDA with the optional ``adasplash`` package, sparsemax/entmax retrievals of
+    that kind (unmasked self-attention shapes) go to AdaSplash (:mod:`hopfield_layers.ops.adasplash`).
     """
     _check_inputs(query, key, value)
     batch, heads, tgt_len, dim = query.shape
@@ -148,6 +150,8 @@ def retrieve(
     no_updates = not isinstance(update_steps_max, Tensor) and update_steps_max == 0
     if type(sim) is Dot and type(sep) is Softmax and no_updates and not return_association:
         return _sdpa(query, key, value, scale, mask, dropout_p)
+    if no_updates and not return_association and (flash := sparse_flash_attention(query, key, value, sim, sep, scale, mask, dropout_p)) is not None:
+        return flash  # CUDA + adasplash installed: sparse flash attention (see hopfield_layers/ops/adasplash.py)
 
     if isinstance(scale, Tensor):
         scale = scale.to(query.dtype)

@@ -1,4 +1,4 @@
-"""Sparse probability mappings: sparsemax, 1.5-entmax and α-entmax.
+"""Sparse probability mappings: sparsemax, 1.5-entmax and α-entmax, exact and without a full sort.
 
 α-entmax maps scores ``z`` to ``p_i = [(α - 1) z_i - τ]_+ ^ (1 / (α - 1))`` with the threshold ``τ``
 chosen so that ``Σ p_i = 1`` (Peters, Niculae & Martins 2019). α = 2 is sparsemax, α → 1 is softmax.
@@ -10,88 +10,330 @@ Every function here
   row whose entries are all ``-inf``,
 * computes in float32 for float16/bfloat16 inputs and returns the input dtype,
 * has a closed-form backward pass (sparsemax: Jacobian on the support; entmax: the ``p^(2-α)``
-  weighting; plus the gradient with respect to α).
+  weighting; plus the gradient with respect to α),
+* compiles with ``torch.compile(fullgraph=True)``.
 
-Numerical note: after shifting each row by its maximum, every entry below ``-1`` (in units of
-``(α - 1) z``) has zero probability because ``τ ≥ max - 1``. Clamping the shifted scores at
-``-2`` therefore leaves the result unchanged while bounding every intermediate value, which also
-turns ``-inf`` (masked) entries into ordinary finite numbers.
+How τ is found (per row, scores ``y = (α - 1)(z - max z)`` so that ``max y = 0``):
+
+1. **Partial top-k with a certificate** (sparsemax, 1.5-entmax). The exact threshold ``τ_k`` of the
+   ``k`` largest scores (closed form on the sorted ``torch.topk`` values) is the row's threshold
+   whenever the ``k``-th largest score is ``≤ τ_k``: every other score is then outside the support.
+   Otherwise it is a lower bound (dropping scores can only lower τ).
+2. **Newton from below** for the rows without a certificate (and for every row of α-entmax), on
+   ``h(τ) = ‖[y - τ]_+‖_{1/(α-1)} - 1``, which is convex and decreasing, so the iterates increase
+   monotonically towards τ. For α ∈ {2, 1.5} every step also evaluates the closed-form threshold of
+   the current support and certifies it exactly (no support score below it); for other α a row stops
+   when its step is below ``_NEWTON_TOL``.
+3. **Fallback**: a row that is not certified after ``_NEWTON_STEPS`` steps takes the full sort
+   (α ∈ {2, 1.5}) or bisection (other α). Adversarial inputs reach it; ordinary ones do not.
+
+In eager mode the rows are processed in blocks of about ``_BLOCK_ELEMENTS`` entries so that every
+temporary stays in cache, converged blocks stop iterating and stages 2-3 touch only the rows that need
+them. Under ``torch.compile`` the whole tensor is one block, the Newton loop has a fixed length
+(converged rows frozen with ``torch.where``) and stages 2-3 sit behind ``torch.cond``.
+
+Numerical note: every entry below ``-1`` (in units of ``y``) has zero probability because
+``τ ≥ max y - 1 = -1``. Clamping ``y`` at ``-2`` therefore leaves the result unchanged while bounding
+every intermediate value, which also turns ``-inf`` (masked) entries into ordinary finite numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = ["sparsemax", "entmax15", "entmax_bisect"]
 
 _FLOOR = -2.0  # shifted scores below -1 never enter the support; -2 keeps a safe margin
+_BLOCK_ELEMENTS = 1 << 19  # eager mode: rows per block chosen so that a block of float32 is ~2 MiB
+_CHUNKS = 32  # the first lower bound uses the maxima of this many chunks of each row
+_NEWTON_STEPS = 12  # then the exact fallback
+_EXACT_STEP = 1.0 / 64  # 1.5-entmax: the closed form is final only after a step this small (float32 cancellation)
+_NEWTON_TOL = 1e-5  # α-entmax: |Newton step| at which a row counts as converged (then the float64 polish step)
 
 
 def _compute_dtype(x: Tensor) -> torch.dtype:
     return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
 
 
-def _shift_and_floor(x: Tensor, scale: Tensor | float = 1.0) -> tuple[Tensor, Tensor]:
-    """Return ``clamp(scale * (x - max), min=-2)`` along the last dim and the empty-row mask."""
-    x = x.to(_compute_dtype(x))
-    row_max = x.amax(dim=-1, keepdim=True)
+def _compiling() -> bool:
+    return torch.compiler.is_compiling()
+
+
+# --------------------------------------------------------------------------------------------- τ
+
+
+def _scores(x: Tensor, row_max: Tensor, u: float | Tensor) -> Tensor:
+    """``y = clamp(u · (x - max), min=-2)``: scores in units of τ, ``max y = 0``."""
+    y = torch.sub(x, row_max)
+    if not isinstance(u, float) or u != 1.0:
+        y = y.mul_(u)
+    return y.clamp_(min=_FLOOR)
+
+
+def _residual(out: Tensor, x: Tensor, row_max: Tensor, u: float | Tensor, tau: Tensor) -> Tensor:
+    """``out ← [u · (x - max) - τ]_+`` (``= p^(α-1)``); ``-inf`` entries give 0."""
+    torch.sub(x, row_max, out=out)
+    if not isinstance(u, float) or u != 1.0:
+        out.mul_(u)
+    return out.sub_(tau).clamp_(min=0.0)
+
+
+def _chunk_maxima(x: Tensor) -> Tensor:
+    """``(c, d) → (c, ≤ _CHUNKS)``: the maximum of each chunk of consecutive entries of a row."""
+    width = -(-x.shape[-1] // _CHUNKS)
+    if width == 1:
+        return x
+    return F.max_pool1d(x.unsqueeze(1), width, width, ceil_mode=True).squeeze(1)
+
+
+def _count(r: Tensor) -> Tensor:
+    """Number of positive entries of each row of ``r ≥ 0``, ``(c, 1)`` (``sign`` + ``sum`` is the fastest way on CPU)."""
+    return r.sign().sum(dim=-1, keepdim=True)
+
+
+def _sorted_threshold(top: Tensor, alpha: float) -> Tensor:
+    """Exact threshold ``(c, 1)`` of the scores ``top (c, k)`` sorted in descending order (α ∈ {2, 1.5}).
+
+    Computed in float64: the running sums would lose ~k ulps in float32 (a few 1e-7 on tied rows)."""
+    dtype, top = top.dtype, top.double()
+    j = torch.arange(1, top.shape[-1] + 1, device=top.device, dtype=top.dtype)
+    if alpha == 2.0:
+        cumsum = top.cumsum(dim=-1) - 1.0
+        support = (j * top > cumsum).sum(dim=-1, keepdim=True).clamp(min=1)
+        return (cumsum.gather(-1, support - 1) / support.to(top.dtype)).to(dtype)
+    mean = top.cumsum(dim=-1) / j
+    mean_sq = (top * top).cumsum(dim=-1) / j
+    taus = mean - ((1.0 - j * (mean_sq - mean * mean)) / j).clamp(min=0.0).sqrt()
+    support = (taus <= top).sum(dim=-1, keepdim=True).clamp(min=1)
+    return taus.gather(-1, support - 1).to(dtype)
+
+
+def _sort_threshold(y: Tensor, tau: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
+    """Fallback for α ∈ {2, 1.5}: the exact threshold from a full sort."""
+    return _sorted_threshold(y.sort(dim=-1, descending=True).values, alpha), torch.ones_like(tau, dtype=torch.bool)
+
+
+def _bisect_threshold(y: Tensor, tau: Tensor, alpha: Tensor, n_iter: int) -> tuple[Tensor, Tensor]:
+    """Fallback for general α: ``n_iter`` bisection steps on ``[τ, -d^(1-α)]`` (``τ`` is a lower bound)."""
+    inv_u = 1.0 / (alpha - 1.0)
+
+    def step(lo: Tensor, width: Tensor) -> tuple[Tensor, Tensor]:
+        width = width / 2
+        mass = (y - (lo + width)).clamp(min=0.0).pow(inv_u).sum(dim=-1, keepdim=True)
+        return torch.where(mass >= 1.0, lo + width, lo), width
+
+    hi = -((1.0 / y.shape[-1]) ** (alpha - 1.0))
+    lo, _ = _iterate(step, (tau, hi - tau), n_iter)
+    return lo, torch.ones_like(tau, dtype=torch.bool)
+
+
+def _newton_step(y: Tensor, tau: Tensor, alpha: float | Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """One step from the lower bound ``tau`` of Newton's method on ``h(τ) = ‖[y - τ]_+‖_{1/(α-1)} - 1``.
+
+    Returns the next τ, whether it is certified and the support size at ``tau``. For α ∈ {2, 1.5} the
+    step goes to the closed-form threshold of the current support when that is exact (every support
+    score lies above it); for other α a row is certified when the step is below ``_NEWTON_TOL``.
+    """
+    r = (y - tau).clamp_(min=0.0)
+    count = _count(r)
+    if isinstance(alpha, float) and alpha in (2.0, 1.5):
+        if alpha == 2.0:  # closed form on the support = Newton step
+            closed = newton = (r.sum(dim=-1, keepdim=True) - 1.0) / count.clamp(min=1.0)
+        else:  # smaller root of Σ_S (r - s)² = 1, written without cancellation, and the Newton step on ‖r‖₂
+            s1 = r.sum(dim=-1, keepdim=True)
+            s2 = torch.linalg.vector_norm(r, dim=-1, keepdim=True).square()
+            closed = (s2 - 1.0) / (s1 + (s1 * s1 - count * (s2 - 1.0)).clamp(min=0.0).sqrt())
+            newton = (s2 - s2.sqrt()) / s1.clamp(min=torch.finfo(r.dtype).tiny)
+        closed = closed.clamp(min=0.0)
+        certified = _count((r - closed).clamp_(min=0.0)) == count  # no support score at or below the closed form
+        if alpha == 1.5:  # s1² - k s2 cancels unless τ is already close: recompute from the closed form
+            certified &= closed <= _EXACT_STEP
+        return tau + torch.where(certified, closed, newton), certified, count
+    inv_u = 1.0 / (alpha - 1.0)
+    p = r.pow(inv_u)
+    mass = p.sum(dim=-1, keepdim=True)
+    slope = (p / r.clamp(min=torch.finfo(r.dtype).tiny)).sum(dim=-1, keepdim=True)  # Σ r^(1/u - 1)
+    u = alpha - 1.0
+    step = (mass.pow(u) - 1.0) / (mass.pow(u - 1.0) * slope).clamp(min=torch.finfo(r.dtype).tiny)
+    return tau + step, step.abs() <= _NEWTON_TOL, count
+
+
+def _iterate(step: Callable[..., tuple[Tensor, ...]], state: tuple[Tensor, ...], steps: int, stop: Callable[..., Tensor] | None = None) -> tuple[Tensor, ...]:
+    """``state ← step(*state)`` at most ``steps`` times, stopping early once ``stop(*state)`` holds.
+
+    Under ``torch.compile`` this is a ``torch.while_loop``, so the graph holds one step."""
+    if _compiling():
+
+        def go_on(i: Tensor, *state: Tensor) -> Tensor:
+            return (i < steps) if stop is None else (i < steps) & ~stop(*state)
+
+        _, *state = torch.while_loop(go_on, lambda i, *state: (i + 1, *step(*state)), (torch.zeros((), dtype=torch.int64, device=state[0].device), *state))
+        return tuple(state)
+    for _ in range(steps):
+        state = step(*state)
+        if stop is not None and bool(stop(*state)):
+            break
+    return state
+
+
+def _newton_threshold(y: Tensor, tau: Tensor, alpha: float | Tensor, done: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Newton from the lower bound ``tau``, at most ``_NEWTON_STEPS`` steps, until every row is
+    certified; rows where ``done`` holds stay. Returns (τ, certified, support size at τ of the certified rows)."""
+
+    def step(tau: Tensor, done: Tensor, count: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        proposal, certified, count_here = _newton_step(y, tau, alpha)
+        return torch.where(done, tau, proposal), done | certified, torch.where(certified & ~done, count_here, count)
+
+    return _iterate(step, (tau, done, torch.zeros_like(tau)), _NEWTON_STEPS, lambda tau, done, count: done.all())
+
+
+def _refine(todo: Tensor, solve: Callable[..., tuple[Tensor, Tensor]], tau: Tensor, *rows: Tensor) -> tuple[Tensor, Tensor]:
+    """``(τ, certified) ← solve(tau, *rows)`` on the rows where ``todo`` holds (elsewhere: τ kept, certified).
+
+    Eager mode solves only those rows (none: no work); under ``torch.compile`` the whole block is
+    solved behind ``torch.cond``, so the work is skipped when no row needs it.
+    """
+    if _compiling():
+
+        def run(todo: Tensor, tau: Tensor, *rows: Tensor) -> tuple[Tensor, Tensor]:
+            new_tau, new_done = solve(tau, *rows)
+            return torch.where(todo, new_tau, tau), new_done | ~todo
+
+        def keep(todo: Tensor, tau: Tensor, *rows: Tensor) -> tuple[Tensor, Tensor]:
+            return tau.clone(), torch.ones_like(todo)
+
+        return torch.cond(todo.any(), run, keep, (todo, tau, *rows))
+    done = ~todo
+    index = todo.flatten().nonzero().flatten()
+    if index.numel() == 0:
+        return tau, done
+    new_tau, new_done = solve(tau[index], *(t[index] for t in rows))
+    return tau.index_copy(0, index, new_tau), done.index_copy(0, index, new_done)
+
+
+def _lower_bound(x: Tensor, alpha: float | Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Row maxima, empty rows and Newton from ``τ = -1`` on the chunk maxima of ``x (R, d)``.
+
+    The chunk maxima are a subset of the row, so their threshold is a lower bound of the row's (dropping
+    entries can only lower τ), and equal to it when the row has no more entries above it than the
+    subset. Returns (row max, empty rows, τ, certified for the subset, support size in the subset),
+    each ``(R, 1)``.
+    """
+    maxima = _chunk_maxima(x).to(_compute_dtype(x))
+    row_max = maxima.amax(dim=-1, keepdim=True)
     empty = torch.isneginf(row_max)
     row_max = row_max.masked_fill(empty, 0.0)
-    shifted = ((x - row_max) * scale).clamp(min=_FLOOR)
-    return shifted, empty
+    tau, done, count = _newton_threshold(_scores(maxima, row_max, alpha - 1.0), torch.full_like(row_max, -1.0), alpha, empty)
+    return row_max, empty, tau, done, count
 
 
-def _sparsemax_forward(x: Tensor) -> Tensor:
-    """Sort-based exact sparsemax along the last dim (float tensors, rows not all -inf)."""
-    z, empty = _shift_and_floor(x)
-    z_sorted = z.sort(dim=-1, descending=True).values
-    k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
-    cumsum = z_sorted.cumsum(dim=-1) - 1.0
-    support_size = (k * z_sorted > cumsum).sum(dim=-1, keepdim=True).clamp(min=1)
-    tau = cumsum.gather(-1, support_size - 1) / support_size.to(z.dtype)
-    return (z - tau).clamp(min=0.0).masked_fill(empty, 0.0)
+def _exact(x: Tensor, alpha: float) -> Tensor:
+    """α-entmax of ``x (R, d)`` along the last dim for α ∈ {2, 1.5}, exact; ``(R, d)`` in the compute dtype.
 
-
-def _entmax15_forward(x: Tensor) -> Tensor:
-    """Sort-based exact 1.5-entmax along the last dim."""
-    y, empty = _shift_and_floor(x, 0.5)
-    y_sorted = y.sort(dim=-1, descending=True).values
-    k = torch.arange(1, y.shape[-1] + 1, device=y.device, dtype=y.dtype)
-    mean = y_sorted.cumsum(dim=-1) / k
-    mean_sq = (y_sorted**2).cumsum(dim=-1) / k
-    delta = (1.0 - k * (mean_sq - mean**2)) / k
-    tau = mean - delta.clamp(min=0.0).sqrt()
-    support_size = (tau <= y_sorted).sum(dim=-1, keepdim=True).clamp(min=1)
-    tau_star = tau.gather(-1, support_size - 1)
-    return ((y - tau_star).clamp(min=0.0) ** 2).masked_fill(empty, 0.0)
-
-
-def _entmax_bisect_forward(x: Tensor, alpha: Tensor, n_iter: int) -> Tensor:
-    """α-entmax along the last dim by bisection on τ, normalised to sum to one."""
+    1. Lower bound τ from the chunk maxima (:func:`_lower_bound`).
+    2. Sparsemax: the output is computed at that τ; it is the answer for every row with no more
+       positive entries than its subset had (then no other entry lies above τ: an exact certificate).
+    3. The other rows (every row for 1.5-entmax, whose supports are too large for the chunk maxima to
+       certify many rows) run Newton on the whole row from that τ (exact with its certificate), then,
+       if still uncertified, the sort fallback.
+    """
     u = alpha - 1.0
-    z, empty = _shift_and_floor(x, u)
-    inv_u = 1.0 / u
-    d = z.shape[-1]
-    tau_lo = torch.full_like(z[..., :1], -1.0)
-    tau_hi = -((1.0 / d) ** u).expand_as(tau_lo)
-    width = tau_hi - tau_lo
-    for _ in range(n_iter):
-        width = width / 2
-        tau_mid = tau_lo + width
-        mass = (z - tau_mid).clamp(min=0.0).pow(inv_u).sum(dim=-1, keepdim=True)
-        tau_lo = torch.where(mass >= 1.0, tau_mid, tau_lo)
-    p = (z - tau_lo).clamp(min=0.0).pow(inv_u)
-    p = p / p.sum(dim=-1, keepdim=True)
-    return p.masked_fill(empty, 0.0)
+    row_max, empty, tau, done, subset_count = _lower_bound(x, alpha)
+    out = torch.empty(x.shape, dtype=_compute_dtype(x), device=x.device)
+
+    def output(out: Tensor, x: Tensor, row_max: Tensor, tau: Tensor) -> Tensor:
+        r = _residual(out, x.to(out.dtype), row_max, u, tau)
+        return r.square_() if alpha == 1.5 else r
+
+    def solve(tau: Tensor, x: Tensor, row_max: Tensor, done: Tensor) -> tuple[Tensor, Tensor]:
+        y = _scores(x.to(row_max.dtype), row_max, u)
+        tau, certified, _ = _newton_threshold(y, tau, alpha, done)
+        return _refine(~certified, lambda tau, y: _sort_threshold(y, tau, alpha), tau, y)
+
+    def whole_rows(out: Tensor, x: Tensor, row_max: Tensor, tau: Tensor, done: Tensor) -> None:
+        output(out, x, row_max, solve(tau, x, row_max, done)[0])
+
+    if alpha == 1.5:
+        _blockwise(whole_rows, out, x, row_max, tau, empty)
+        return out
+    count = torch.empty_like(tau)
+
+    def attempt(out: Tensor, x: Tensor, row_max: Tensor, tau: Tensor, count: Tensor) -> None:
+        count.copy_(_count(output(out, x, row_max, tau)))
+
+    _blockwise(attempt, out, x, row_max, tau, count)
+    todo = ~(empty | (done & (count == subset_count)))
+    if _compiling():
+        tau, _ = _refine(todo, lambda tau, x, row_max: solve(tau, x, row_max, torch.zeros_like(todo)), tau, x, row_max)
+        output(out, x, row_max, tau)
+        return out
+    index = todo.flatten().nonzero().flatten()
+    if index.numel():
+        rows = torch.empty((index.numel(), x.shape[-1]), dtype=out.dtype, device=x.device)
+        _blockwise(whole_rows, rows, x[index], row_max[index], tau[index], torch.zeros_like(todo[index]))
+        out.index_copy_(0, index, rows)
+    return out
 
 
-def _support_projection(grad: Tensor, weight: Tensor) -> Tensor:
-    """``w ⊙ (g - Σ(w g) / Σ w)`` along the last dim: the shared form of every entmax backward."""
-    weighted = grad * weight
-    total = weight.sum(dim=-1, keepdim=True)
-    mean = weighted.sum(dim=-1, keepdim=True) / total.clamp(min=torch.finfo(total.dtype).tiny)
-    return weighted - weight * mean
+def _general(x: Tensor, alpha: Tensor, n_iter: int) -> Tensor:
+    """α-entmax of ``x (R, d)`` for one α per row, ``alpha (R, 1)`` in float64 or the compute dtype:
+    Newton from the lower bound of :func:`_lower_bound`, bisection fallback, then one float64 polish step."""
+    alpha_c = alpha.to(_compute_dtype(x))
+    row_max, empty, tau, _, _ = _lower_bound(x, alpha_c)
+    out = torch.empty(x.shape, dtype=_compute_dtype(x), device=x.device)
+
+    def rows(out: Tensor, x: Tensor, alpha: Tensor, alpha_c: Tensor, row_max: Tensor, tau: Tensor, empty: Tensor) -> None:
+        x = x.to(out.dtype)
+        y = _scores(x, row_max, alpha_c - 1.0)
+        tau, done, _ = _newton_threshold(y, tau, alpha_c, empty)
+        tau, _ = _refine(~done, lambda tau, y, alpha: _bisect_threshold(y, tau, alpha, n_iter), tau, y, alpha_c)
+        # Polish: one more Newton step (quadratic convergence), on float64 scores: near-threshold
+        # probabilities are ill-conditioned in float32 and, through the p^(2-α) weights, dominate the
+        # gradient for α > 1.5.
+        alpha = alpha.double()
+        y = y if y.dtype == torch.float64 else _scores(x.double(), row_max.double(), alpha - 1.0)
+        tau = _newton_step(y, tau.double(), alpha)[0].masked_fill(empty, 0.0)
+        p = (y - tau).clamp_(min=0.0).pow_(1.0 / (alpha - 1.0))
+        out.copy_(p.div_(p.sum(dim=-1, keepdim=True).clamp_(min=torch.finfo(p.dtype).tiny)))
+
+    _blockwise(rows, out, x, alpha, alpha_c, row_max, tau, empty)
+    return out
+
+
+# ------------------------------------------------------------------------------------ plumbing
+
+
+def _blockwise(fn: Callable[..., None], out: Tensor, *inputs: Tensor) -> None:
+    """``fn(out_block, *input_blocks)`` on row blocks of about ``_BLOCK_ELEMENTS`` entries (eager mode,
+    so that temporaries stay in cache), or once on all rows under ``torch.compile``."""
+    if _compiling():
+        fn(out, *inputs)
+        return
+    rows = max(1, _BLOCK_ELEMENTS // max(1, out.shape[-1]))
+    for start in range(0, out.shape[0], rows):
+        fn(out[start : start + rows], *(t[start : start + rows] for t in inputs))
+
+
+def _as_rows(t: Tensor, dim: int) -> Tensor:
+    """Move ``dim`` last and flatten the rest: ``(..., d) → (rows, d)``."""
+    t = t.movedim(dim, -1)
+    return t.reshape(-1, t.shape[-1])
+
+
+def _from_rows(rows: Tensor, like: Tensor, dim: int) -> Tensor:
+    """Inverse of :func:`_as_rows` for a tensor shaped like ``like``."""
+    return rows.reshape(like.movedim(dim, -1).shape).movedim(-1, dim)
+
+
+def _support_projection(out: Tensor, grad: Tensor, weight: Tensor) -> None:
+    """``out ← w ⊙ (g - Σ(w g) / Σ w)`` along the last dim: the shared form of every entmax backward."""
+    weighted = torch.mul(grad, weight, out=out)
+    total = weight.sum(dim=-1, keepdim=True).clamp_(min=torch.finfo(weight.dtype).tiny)
+    out.addcmul_(weight, weighted.sum(dim=-1, keepdim=True) / total, value=-1.0)
 
 
 def _reduce_to_shape(grad: Tensor, shape: torch.Size) -> Tensor:
@@ -104,65 +346,81 @@ def _reduce_to_shape(grad: Tensor, shape: torch.Size) -> Tensor:
     return grad
 
 
+def _exact_forward(ctx, x: Tensor, dim: int, alpha: float) -> Tensor:
+    p = _exact(_as_rows(x, dim), alpha)
+    ctx.dim = dim
+    ctx.save_for_backward(p)
+    return _from_rows(p, x, dim).to(x.dtype)
+
+
+def _exact_backward(ctx, grad: Tensor, weight: Callable[[Tensor], Tensor]) -> Tensor:
+    (p,) = ctx.saved_tensors
+    g = _as_rows(grad, ctx.dim)
+    dx = torch.empty_like(p)
+    _blockwise(lambda out, gb, pb: _support_projection(out, gb.to(pb.dtype), weight(pb)), dx, g, p)
+    return _from_rows(dx, grad, ctx.dim).to(grad.dtype)
+
+
 class _Sparsemax(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, dim: int) -> Tensor:
-        p = _sparsemax_forward(x.movedim(dim, -1))
-        ctx.dim = dim
-        ctx.save_for_backward(p)
-        return p.movedim(-1, dim).to(x.dtype)
+        return _exact_forward(ctx, x, dim, 2.0)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
-        (p,) = ctx.saved_tensors
-        g = grad.movedim(ctx.dim, -1).to(p.dtype)
-        dx = _support_projection(g, (p > 0).to(p.dtype))
-        return dx.movedim(-1, ctx.dim).to(grad.dtype), None
+        return _exact_backward(ctx, grad, torch.sign), None
 
 
 class _Entmax15(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, dim: int) -> Tensor:
-        p = _entmax15_forward(x.movedim(dim, -1))
-        ctx.dim = dim
-        ctx.save_for_backward(p)
-        return p.movedim(-1, dim).to(x.dtype)
+        return _exact_forward(ctx, x, dim, 1.5)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
-        (p,) = ctx.saved_tensors
-        g = grad.movedim(ctx.dim, -1).to(p.dtype)
-        dx = _support_projection(g, p.sqrt())
-        return dx.movedim(-1, ctx.dim).to(grad.dtype), None
+        return _exact_backward(ctx, grad, torch.sqrt), None
+
+
+def _alpha_gradient(g: Tensor, p: Tensor, alpha: Tensor) -> Tensor:
+    """``Σ_i g_i ∂p_i/∂α`` per row ``(c, 1)`` for ``p = α-entmax``, ``g, p (c, d)``."""
+    u = alpha - 1.0
+    positive = p > 0
+    skew = torch.where(positive, p.pow(2.0 - alpha), torch.zeros_like(p))
+    tiny = torch.finfo(p.dtype).tiny
+    p_log_p = torch.where(positive, p * p.clamp(min=tiny).log(), torch.zeros_like(p))
+    skew_hat = skew / skew.sum(dim=-1, keepdim=True).clamp(min=tiny)
+    dp_dalpha = (p - skew_hat) / u**2 - (p_log_p - skew_hat * p_log_p.sum(dim=-1, keepdim=True)) / u
+    return (g * dp_dalpha).sum(dim=-1, keepdim=True)
 
 
 class _EntmaxBisect(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, alpha: Tensor, dim: int, n_iter: int) -> Tensor:
-        alpha_last = alpha.movedim(dim, -1).to(_compute_dtype(x))
-        p = _entmax_bisect_forward(x.movedim(dim, -1), alpha_last, n_iter)
+        alpha_rows = _as_rows(alpha.expand_as(x).narrow(dim, 0, 1), dim)
+        p = _general(_as_rows(x, dim), alpha_rows, n_iter)
         ctx.dim = dim
         ctx.alpha_shape = alpha.shape
-        ctx.save_for_backward(p, alpha_last)
-        return p.movedim(-1, dim).to(x.dtype)
+        ctx.save_for_backward(p, alpha_rows)
+        return _from_rows(p, x, dim).to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor | None, None, None]:
         p, alpha = ctx.saved_tensors
-        g = grad.movedim(ctx.dim, -1).to(p.dtype)
-        positive = p > 0
-        skew = torch.where(positive, p.pow(2.0 - alpha), torch.zeros_like(p))
-        dx = _support_projection(g, skew)
+        g = _as_rows(grad, ctx.dim).to(p.dtype)
+        dx = torch.empty_like(p)
+
+        def weight(pb: Tensor, ab: Tensor) -> Tensor:
+            return torch.where(pb > 0, pb.pow(2.0 - ab.to(pb.dtype)), torch.zeros_like(pb))
+
+        _blockwise(lambda out, gb, pb, ab: _support_projection(out, gb, weight(pb, ab)), dx, g, p, alpha)
         d_alpha = None
         if ctx.needs_input_grad[1]:
-            u = alpha - 1.0
-            p_log_p = torch.where(positive, p * p.clamp(min=torch.finfo(p.dtype).tiny).log(), torch.zeros_like(p))
-            skew_hat = skew / skew.sum(dim=-1, keepdim=True).clamp(min=torch.finfo(p.dtype).tiny)
-            entropy_term = p_log_p.sum(dim=-1, keepdim=True)
-            dp_dalpha = (p - skew_hat) / u**2 - (p_log_p - skew_hat * entropy_term) / u
-            d_alpha = (g * dp_dalpha).sum(dim=-1, keepdim=True).movedim(-1, ctx.dim)
-            d_alpha = _reduce_to_shape(d_alpha, ctx.alpha_shape).to(grad.dtype)
-        return dx.movedim(-1, ctx.dim).to(grad.dtype), d_alpha, None, None
+            d_alpha = torch.empty_like(alpha)
+            _blockwise(lambda out, gb, pb, ab: out.copy_(_alpha_gradient(gb, pb, ab)), d_alpha, g, p, alpha)
+            shape = list(grad.movedim(ctx.dim, -1).shape)
+            shape[-1] = 1
+            d_alpha = _reduce_to_shape(d_alpha.reshape(shape).movedim(-1, ctx.dim), ctx.alpha_shape)
+        return _from_rows(dx, grad, ctx.dim).to(grad.dtype), d_alpha, None, None
 
 
 def sparsemax(x: Tensor, dim: int = -1) -> Tensor:
@@ -171,15 +429,19 @@ def sparsemax(x: Tensor, dim: int = -1) -> Tensor:
 
 
 def entmax15(x: Tensor, dim: int = -1) -> Tensor:
-    """1.5-entmax along ``dim`` (exact, sort-based)."""
+    """1.5-entmax along ``dim`` (exact)."""
     return _Entmax15.apply(x, dim)
 
 
 def entmax_bisect(x: Tensor, alpha: float | Tensor = 1.5, dim: int = -1, n_iter: int = 50) -> Tensor:
-    """α-entmax along ``dim`` by bisection; ``alpha`` is a float in (1, 2] or a tensor broadcastable to
-    ``x`` with size 1 along ``dim`` (e.g. one α per head), which receives a gradient."""
+    """α-entmax along ``dim``; ``alpha`` is a float in (1, 2] or a tensor broadcastable to ``x`` with
+    size 1 along ``dim`` (e.g. one α per head), which receives a gradient.
+
+    τ is found by Newton's method (see the module docstring); ``n_iter`` is the number of bisection
+    steps for the rare rows where Newton has not converged.
+    """
     if not isinstance(alpha, Tensor):
-        alpha = torch.tensor(float(alpha), dtype=_compute_dtype(x), device=x.device)
+        alpha = torch.tensor(float(alpha), dtype=torch.float64, device=x.device)
     if alpha.dim() < x.dim():
         alpha = alpha.reshape((1,) * (x.dim() - alpha.dim()) + tuple(alpha.shape))
     if alpha.shape[dim] != 1:
