@@ -112,12 +112,12 @@ def _sorted_threshold(top: Tensor, alpha: float) -> Tensor:
     return taus.gather(-1, support - 1).to(dtype)
 
 
-def _sort_threshold(y: Tensor, tau: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
+def _sort_threshold(y: Tensor, alpha: float) -> Tensor:
     """Fallback for α ∈ {2, 1.5}: the exact threshold from a full sort."""
-    return _sorted_threshold(y.sort(dim=-1, descending=True).values, alpha), torch.ones_like(tau, dtype=torch.bool)
+    return _sorted_threshold(y.sort(dim=-1, descending=True).values, alpha)
 
 
-def _bisect_threshold(y: Tensor, tau: Tensor, alpha: Tensor, n_iter: int) -> tuple[Tensor, Tensor]:
+def _bisect_threshold(y: Tensor, tau: Tensor, alpha: Tensor, n_iter: int) -> Tensor:
     """Fallback for general α: ``n_iter`` bisection steps on ``[τ, -d^(1-α)]`` (``τ`` is a lower bound)."""
     inv_u = 1.0 / (alpha - 1.0)
 
@@ -127,8 +127,7 @@ def _bisect_threshold(y: Tensor, tau: Tensor, alpha: Tensor, n_iter: int) -> tup
         return torch.where(mass >= 1.0, lo + width, lo), width
 
     hi = -((1.0 / y.shape[-1]) ** (alpha - 1.0))
-    lo, _ = _iterate(step, (tau, hi - tau), n_iter)
-    return lo, torch.ones_like(tau, dtype=torch.bool)
+    return _iterate(step, (tau, hi - tau), n_iter)[0]
 
 
 def _newton_step(y: Tensor, tau: Tensor, alpha: float | Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -191,28 +190,28 @@ def _newton_threshold(y: Tensor, tau: Tensor, alpha: float | Tensor, done: Tenso
     return _iterate(step, (tau, done, torch.zeros_like(tau)), _NEWTON_STEPS, lambda tau, done, count: done.all())
 
 
-def _refine(todo: Tensor, solve: Callable[..., tuple[Tensor, Tensor]], tau: Tensor, *rows: Tensor) -> tuple[Tensor, Tensor]:
-    """``(τ, certified) ← solve(tau, *rows)`` on the rows where ``todo`` holds (elsewhere: τ kept, certified).
+def _on_rows(todo: Tensor, fn: Callable[..., tuple[Tensor, ...]], current: tuple[Tensor, ...], *rows: Tensor) -> tuple[Tensor, ...]:
+    """``current`` with its rows where ``todo (R, 1)`` holds replaced by ``fn(*rows)`` evaluated on those rows.
 
-    Eager mode solves only those rows (none: no work); under ``torch.compile`` the whole block is
-    solved behind ``torch.cond``, so the work is skipped when no row needs it.
+    Eager mode evaluates ``fn`` on those rows only (none: no work) and updates ``current`` in place;
+    under ``torch.compile`` it runs on every row behind ``torch.cond``, so nothing runs when no row
+    needs it.
     """
     if _compiling():
+        n = len(current)
 
-        def run(todo: Tensor, tau: Tensor, *rows: Tensor) -> tuple[Tensor, Tensor]:
-            new_tau, new_done = solve(tau, *rows)
-            return torch.where(todo, new_tau, tau), new_done | ~todo
+        def run(todo: Tensor, *args: Tensor) -> tuple[Tensor, ...]:
+            return tuple(torch.where(todo, new, old) for new, old in zip(fn(*args[n:]), args[:n]))
 
-        def keep(todo: Tensor, tau: Tensor, *rows: Tensor) -> tuple[Tensor, Tensor]:
-            return tau.clone(), torch.ones_like(todo)
+        def keep(todo: Tensor, *args: Tensor) -> tuple[Tensor, ...]:
+            return tuple(t.clone() for t in args[:n])
 
-        return torch.cond(todo.any(), run, keep, (todo, tau, *rows))
-    done = ~todo
+        return tuple(torch.cond(todo.any(), run, keep, (todo, *current, *rows)))
     index = todo.flatten().nonzero().flatten()
-    if index.numel() == 0:
-        return tau, done
-    new_tau, new_done = solve(tau[index], *(t[index] for t in rows))
-    return tau.index_copy(0, index, new_tau), done.index_copy(0, index, new_done)
+    if index.numel():
+        for old, new in zip(current, fn(*(t[index] for t in rows))):
+            old.index_copy_(0, index, new)
+    return current
 
 
 def _lower_bound(x: Tensor, alpha: float | Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -249,59 +248,62 @@ def _exact(x: Tensor, alpha: float) -> Tensor:
         r = _residual(out, x.to(out.dtype), row_max, u, tau)
         return r.square_() if alpha == 1.5 else r
 
-    def solve(tau: Tensor, x: Tensor, row_max: Tensor, done: Tensor) -> tuple[Tensor, Tensor]:
-        y = _scores(x.to(row_max.dtype), row_max, u)
-        tau, certified, _ = _newton_threshold(y, tau, alpha, done)
-        return _refine(~certified, lambda tau, y: _sort_threshold(y, tau, alpha), tau, y)
-
     def whole_rows(out: Tensor, x: Tensor, row_max: Tensor, tau: Tensor, done: Tensor) -> None:
-        output(out, x, row_max, solve(tau, x, row_max, done)[0])
+        y = _scores(x.to(out.dtype), row_max, u)
+        tau, certified, _ = _newton_threshold(y, tau, alpha, done)
+        (tau,) = _on_rows(~certified, lambda y: (_sort_threshold(y, alpha),), (tau,), y)
+        output(out, x, row_max, tau)
 
     if alpha == 1.5:
         _blockwise(whole_rows, out, x, row_max, tau, empty)
         return out
     count = torch.empty_like(tau)
+    _blockwise(lambda out, x, row_max, tau, count: count.copy_(_count(output(out, x, row_max, tau))), out, x, row_max, tau, count)
 
-    def attempt(out: Tensor, x: Tensor, row_max: Tensor, tau: Tensor, count: Tensor) -> None:
-        count.copy_(_count(output(out, x, row_max, tau)))
+    def redo(x: Tensor, row_max: Tensor, tau: Tensor) -> tuple[Tensor]:
+        rows = torch.empty(x.shape, dtype=out.dtype, device=x.device)
+        _blockwise(whole_rows, rows, x, row_max, tau, torch.zeros_like(tau, dtype=torch.bool))
+        return (rows,)
 
-    _blockwise(attempt, out, x, row_max, tau, count)
-    todo = ~(empty | (done & (count == subset_count)))
-    if _compiling():
-        tau, _ = _refine(todo, lambda tau, x, row_max: solve(tau, x, row_max, torch.zeros_like(todo)), tau, x, row_max)
-        output(out, x, row_max, tau)
-        return out
-    index = todo.flatten().nonzero().flatten()
-    if index.numel():
-        rows = torch.empty((index.numel(), x.shape[-1]), dtype=out.dtype, device=x.device)
-        _blockwise(whole_rows, rows, x[index], row_max[index], tau[index], torch.zeros_like(todo[index]))
-        out.index_copy_(0, index, rows)
-    return out
+    return _on_rows(~(empty | (done & (count == subset_count))), redo, (out,), x, row_max, tau)[0]
 
 
 def _general(x: Tensor, alpha: Tensor, n_iter: int) -> Tensor:
-    """α-entmax of ``x (R, d)`` for one α per row, ``alpha (R, 1)`` in float64 or the compute dtype:
-    Newton from the lower bound of :func:`_lower_bound`, bisection fallback, then one float64 polish step."""
+    """α-entmax of ``x (R, d)`` for one α per row, ``alpha (R, 1)`` in float64 or the compute dtype.
+
+    Newton from the lower bound of :func:`_lower_bound`, bisection for the rows it leaves unconverged;
+    rows with α > 1.5 then take one more Newton step on float64 scores: their near-threshold
+    probabilities are ill-conditioned in float32 and, through the p^(2-α) weights, dominate the gradient.
+    """
     alpha_c = alpha.to(_compute_dtype(x))
     row_max, empty, tau, _, _ = _lower_bound(x, alpha_c)
-    out = torch.empty(x.shape, dtype=_compute_dtype(x), device=x.device)
+    out = torch.empty(x.shape, dtype=alpha_c.dtype, device=x.device)
 
-    def rows(out: Tensor, x: Tensor, alpha: Tensor, alpha_c: Tensor, row_max: Tensor, tau: Tensor, empty: Tensor) -> None:
-        x = x.to(out.dtype)
-        y = _scores(x, row_max, alpha_c - 1.0)
-        tau, done, _ = _newton_threshold(y, tau, alpha_c, empty)
-        tau, _ = _refine(~done, lambda tau, y, alpha: _bisect_threshold(y, tau, alpha, n_iter), tau, y, alpha_c)
-        # Polish: one more Newton step (quadratic convergence), on float64 scores: near-threshold
-        # probabilities are ill-conditioned in float32 and, through the p^(2-α) weights, dominate the
-        # gradient for α > 1.5.
-        alpha = alpha.double()
-        y = y if y.dtype == torch.float64 else _scores(x.double(), row_max.double(), alpha - 1.0)
-        tau = _newton_step(y, tau.double(), alpha)[0].masked_fill(empty, 0.0)
-        p = (y - tau).clamp_(min=0.0).pow_(1.0 / (alpha - 1.0))
+    def output(out: Tensor, y: Tensor, tau: Tensor, alpha: Tensor) -> None:
+        p = torch.sub(y, tau).clamp_(min=0.0).pow_(1.0 / (alpha - 1.0))
         out.copy_(p.div_(p.sum(dim=-1, keepdim=True).clamp_(min=torch.finfo(p.dtype).tiny)))
 
-    _blockwise(rows, out, x, alpha, alpha_c, row_max, tau, empty)
-    return out
+    def rows(out: Tensor, x: Tensor, alpha: Tensor, row_max: Tensor, tau: Tensor, empty: Tensor) -> None:
+        y = _scores(x.to(out.dtype), row_max, alpha - 1.0)
+        new, done, _ = _newton_threshold(y, tau, alpha, empty)
+        (new,) = _on_rows(~done, lambda y, tau, alpha: (_bisect_threshold(y, tau, alpha, n_iter),), (new,), y, new, alpha)
+        tau.copy_(new.masked_fill(empty, 0.0))
+        output(out, y, tau, alpha)
+
+    _blockwise(rows, out, x, alpha_c, row_max, tau, empty)
+
+    def polish(x: Tensor, alpha: Tensor, row_max: Tensor, tau: Tensor) -> tuple[Tensor]:
+        def block(out: Tensor, x: Tensor, alpha: Tensor, row_max: Tensor, tau: Tensor) -> None:
+            alpha = alpha.double()
+            y = _scores(x.double(), row_max.double(), alpha - 1.0)
+            output(out, y, _newton_step(y, tau.double(), alpha)[0], alpha)
+
+        rows = torch.empty(x.shape, dtype=out.dtype, device=x.device)
+        _blockwise(block, rows, x, alpha, row_max, tau)
+        return (rows,)
+
+    precise = alpha > (1.5 if out.dtype != torch.float64 else 1.0)
+    return _on_rows(precise & ~empty, polish, (out,), x, alpha, row_max, tau)[0]
 
 
 # ------------------------------------------------------------------------------------ plumbing
@@ -334,6 +336,11 @@ def _support_projection(out: Tensor, grad: Tensor, weight: Tensor) -> None:
     weighted = torch.mul(grad, weight, out=out)
     total = weight.sum(dim=-1, keepdim=True).clamp_(min=torch.finfo(weight.dtype).tiny)
     out.addcmul_(weight, weighted.sum(dim=-1, keepdim=True) / total, value=-1.0)
+
+
+def _sqrt(p: Tensor) -> Tensor:
+    """``sqrt(p)`` for ``p ≥ 0``; ``torch.sqrt`` is ~10x slower on CPU when most entries are 0, as here."""
+    return p.rsqrt().mul_(p).nan_to_num_(0.0)
 
 
 def _reduce_to_shape(grad: Tensor, shape: torch.Size) -> Tensor:
@@ -378,7 +385,7 @@ class _Entmax15(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
-        return _exact_backward(ctx, grad, torch.sqrt), None
+        return _exact_backward(ctx, grad, _sqrt), None
 
 
 def _alpha_gradient(g: Tensor, p: Tensor, alpha: Tensor) -> Tensor:
@@ -410,7 +417,7 @@ class _EntmaxBisect(torch.autograd.Function):
         dx = torch.empty_like(p)
 
         def weight(pb: Tensor, ab: Tensor) -> Tensor:
-            return torch.where(pb > 0, pb.pow(2.0 - ab.to(pb.dtype)), torch.zeros_like(pb))
+            return pb.pow(2.0 - ab.to(pb.dtype)).mul_(pb.sign())  # sign: 0^0 = 1 at α = 2
 
         _blockwise(lambda out, gb, pb, ab: _support_projection(out, gb, weight(pb, ab)), dx, g, p, alpha)
         d_alpha = None
