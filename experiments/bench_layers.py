@@ -10,6 +10,11 @@ Sections:
 2. *Long sequences*: forward+backward of a self-association ``Hopfield`` at B=1, H=8, E=512 for growing
    L=S, each size in a fresh subprocess so its peak resident memory can be read; compared with the
    size a materialised (H, L, S) float32 association matrix would need.
+3. *Separations*: forward and forward+backward of our sparsemax, 1.5-entmax and α-entmax (α=1.3) and of
+   the ``entmax`` package's, on scores (8, 8, 512, 512) along the last dim, as ratios to ``torch.softmax``
+   (interleaved in one process); peak memory of each in a fresh subprocess.
+4. *Sparse Hopfield layer*: forward+backward of ``Hopfield(separation="sparsemax")`` vs the softmax
+   ``Hopfield`` at (B=32, L=S=256, E=256, H=8), same weights; peak memory in subprocesses.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import entmax
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from hopfield_layers import Hopfield
+from hopfield_layers.ops.entmax import entmax15, entmax_bisect, sparsemax
 from hopfield_layers.results import ResultsFile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +127,117 @@ def long_sequences(lengths: list[int], embed: int, heads: int, timeout: float) -
     return rows
 
 
+#: name → function on scores along the last dim; the first is the baseline.
+SEPARATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "torch.softmax": lambda t: torch.softmax(t, dim=-1),
+    "ours: sparsemax": sparsemax,
+    "ours: entmax15": entmax15,
+    "ours: entmax_bisect(α=1.3)": lambda t: entmax_bisect(t, 1.3),
+    "entmax package: sparsemax": lambda t: entmax.sparsemax(t, dim=-1),
+    "entmax package: entmax15": lambda t: entmax.entmax15(t, dim=-1),
+    "entmax package: entmax_bisect(α=1.3)": lambda t: entmax.entmax_bisect(t, alpha=1.3, dim=-1),
+}
+#: our function → the package's, for the speed-up column.
+PACKAGE_EQUIVALENT = {f"ours: {name}": f"entmax package: {name}" for name in ("sparsemax", "entmax15", "entmax_bisect(α=1.3)")}
+
+
+def _separation_runs(name: str, shape: list[int]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(forward, forward+backward) closures for one separation on fixed random scores of ``shape``."""
+    fn = SEPARATIONS[name]
+    generator = torch.Generator().manual_seed(0)
+    scores = torch.randn(shape, generator=generator)
+    leaf = scores.clone().requires_grad_()
+    grad = torch.randn(shape, generator=generator)
+
+    def forward() -> None:
+        fn(scores)
+
+    def forward_backward_run() -> None:
+        leaf.grad = None
+        fn(leaf).backward(grad)
+
+    return forward, forward_backward_run
+
+
+def _ratio_cell(value: float, goal: float | None) -> str:
+    return f"{value:.2f}" if goal is None else f"{value:.2f} ({'meets' if value <= goal else 'misses'} ≤ {goal:g})"
+
+
+SEPARATION_GOALS = {"ours: sparsemax": (3.0, 3.0), "ours: entmax15": (5.0, 5.0)}
+
+
+def separation_speed(shape: list[int], rounds: int) -> list[list[object]]:
+    """Rows: name, forward ms, ratio, forward+backward ms, ratio, speed-up over the package (fwd, fwd+bwd)."""
+    functions: dict[str, Callable[[], None]] = {}
+    for name in SEPARATIONS:
+        functions[name], functions[name + " [fb]"] = _separation_runs(name, shape)
+    times = {name: statistics.median(values) for name, values in time_interleaved(functions, rounds, warmup=1).items()}
+    base, base_fb = times["torch.softmax"], times["torch.softmax [fb]"]
+    rows = []
+    for name in SEPARATIONS:
+        forward, both = times[name], times[name + " [fb]"]
+        goal_fwd, goal_fb = SEPARATION_GOALS.get(name, (None, None))
+        package = PACKAGE_EQUIVALENT.get(name)
+        speedup = f"{times[package] / forward:.1f}× / {times[package + ' [fb]'] / both:.1f}×" if package else "—"
+        rows.append([name, f"{forward * 1e3:.1f}", _ratio_cell(forward / base, goal_fwd), f"{both * 1e3:.1f}", _ratio_cell(both / base_fb, goal_fb), speedup])
+    return rows
+
+
+def _sparse_hopfields(embed: int, heads: int) -> dict[str, Hopfield]:
+    torch.manual_seed(0)
+    softmax = Hopfield(embed, num_heads=heads)
+    sparse = Hopfield(embed, num_heads=heads, separation="sparsemax")
+    sparse.load_state_dict(softmax.state_dict())
+    return {'Hopfield(separation="softmax")': softmax, 'Hopfield(separation="sparsemax")': sparse}
+
+
+def sparse_hopfield_speed(batch: int, length: int, embed: int, heads: int, rounds: int) -> list[list[object]]:
+    x = torch.randn(batch, length, embed, requires_grad=True)
+    modules = _sparse_hopfields(embed, heads)
+    times = time_interleaved({name: forward_backward(module, x) for name, module in modules.items()}, rounds)
+    base = statistics.median(times['Hopfield(separation="softmax")'])
+    rows = []
+    for name, values in times.items():
+        ratio = statistics.median(values) / base
+        rows.append([name, f"{statistics.median(values) * 1e3:.1f}", _ratio_cell(ratio, 2.0 if "sparsemax" in name else None)])
+    return rows
+
+
+def _child_memory(kind: str, name: str, shape: list[int]) -> None:
+    """Subprocess body: peak memory (VmHWM) of one forward, then of one forward+backward; prints JSON."""
+    if kind == "separation":
+        forward, both = _separation_runs(name, shape)
+    else:
+        batch, length, embed, heads = shape
+        module = _sparse_hopfields(embed, heads)[name]
+        x = torch.randn(batch, length, embed, requires_grad=True)
+
+        def forward() -> None:
+            with torch.no_grad():
+                module(x)
+
+        both = forward_backward(module, x)
+    before = peak_rss_mib()
+    forward()
+    after_forward = peak_rss_mib()
+    both()
+    print(json.dumps({"forward_mib": after_forward - before, "forward_backward_mib": peak_rss_mib() - before}))
+
+
+def peak_memory(kind: str, names: list[str], shape: list[int], timeout: float) -> dict[str, tuple[str, str]]:
+    """name → (extra peak MiB of a forward, of a forward+backward), each measured in a fresh subprocess."""
+    result = {}
+    for name in names:
+        command = [sys.executable, __file__, "--child-memory", kind, name, "--shape", *map(str, shape)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+            values = json.loads(done.stdout.strip().splitlines()[-1])
+            result[name] = (f"{values['forward_mib']:.0f}", f"{values['forward_backward_mib']:.0f}")
+        except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as error:
+            result[name] = ("—", f"failed: {type(error).__name__}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (used by the tests)")
@@ -127,17 +245,24 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--embed", type=int, default=512, help=argparse.SUPPRESS)
     parser.add_argument("--heads", type=int, default=8, help=argparse.SUPPRESS)
+    parser.add_argument("--child-memory", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
+    parser.add_argument("--shape", type=int, nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         _child(args.child, args.embed, args.heads)
+        return
+    if args.child_memory is not None:
+        _child_memory(*args.child_memory, args.shape)
         return
 
     if args.quick:
         speed = dict(batch=4, length=32, embed=32, heads=4, rounds=3)
         lengths, embed, heads, timeout = [128, 256], 32, 4, 120.0
+        scores_shape, separation_rounds = [2, 2, 16, 16], 2
     else:
         speed = dict(batch=32, length=256, embed=256, heads=8, rounds=30)
         lengths, embed, heads, timeout = [1024, 2048, 4096, 8192, 16384, 32768], 512, 8, 900.0
+        scores_shape, separation_rounds = [8, 8, 512, 512], 10
 
     results = ResultsFile(
         title="Layer benchmarks" + (" (quick)" if args.quick else ""),
@@ -170,7 +295,58 @@ def main() -> None:
         ),
     )
     print("\n".join(" | ".join(str(c) for c in row) for row in long_rows))
+
+    rows = separation_speed(scores_shape, separation_rounds)
+    memory = peak_memory("separation", list(SEPARATIONS), scores_shape, timeout)
+    rows = [row + list(memory[row[0]]) for row in rows]
+    results.add_table(
+        [
+            "separation",
+            "forward (ms)",
+            "forward / torch.softmax",
+            "forward+backward (ms)",
+            "forward+backward / torch.softmax",
+            "speed-up over the entmax package (fwd / fwd+bwd)",
+            "peak extra memory, forward (MiB)",
+            "peak extra memory, forward+backward (MiB)",
+        ],
+        rows,
+        title=f"Separations on scores {tuple(scores_shape)} (float32, along the last dim)",
+        note=SEPARATION_NOTE,
+    )
+    print("\n".join(" | ".join(str(c) for c in row) for row in rows))
+
+    hopfield_shape = [speed["batch"], speed["length"], speed["embed"], speed["heads"]]
+    rows = sparse_hopfield_speed(**speed)
+    memory = peak_memory("hopfield", [row[0] for row in rows], hopfield_shape, timeout)
+    rows = [row + list(memory[row[0]]) for row in rows]
+    results.add_table(
+        ["module", "forward+backward (ms, median)", "ratio to the softmax Hopfield", "peak extra memory, forward (MiB)", "peak extra memory, forward+backward (MiB)"],
+        rows,
+        title=f"Sparse Hopfield vs softmax Hopfield, B={speed['batch']}, L=S={speed['length']}, E={speed['embed']}, H={speed['heads']}, forward+backward",
+        note=HOPFIELD_NOTE,
+    )
+    print("\n".join(" | ".join(str(c) for c in row) for row in rows))
     print(f"wrote {results.write(args.out)}")
+
+
+SEPARATION_NOTE = """
+Scores are `torch.randn` (seed 0). Times are medians over interleaved rounds; ratios divide by `torch.softmax`'s
+forward, resp. forward+backward, in the same run. Goals (issue 3): sparsemax forward and forward+backward ≤ 3×
+softmax, 1.5-entmax ≤ 5×, both ≥ 5× faster than the `entmax` package. Peak extra memory is the rise of the
+process's resident high-water mark (VmHWM) over a fresh subprocess that already holds the scores and the output
+gradient, first during a forward without autograd, then during a forward+backward (it includes the output and,
+for forward+backward, the gradient; allocations freed between steps can be reused, so these are peak working sets,
+not sums). Our functions process rows in blocks that fit in cache and never sort a full row (see
+`hopfield_layers/ops/entmax.py`); the package sorts every row (sparsemax, entmax15) or bisects 50 times (α=1.3).
+"""
+
+HOPFIELD_NOTE = """
+Both modules have the same weights and the default configuration (input LayerNorms on). The softmax module
+dispatches to `torch.nn.functional.scaled_dot_product_attention` (fused, never materialises the association
+matrix); the sparsemax module computes the (B, H, L, S) scores, sparsemax and the weighted sum explicitly.
+Goal (issue 3): ratio ≤ 2.
+"""
 
 
 if __name__ == "__main__":

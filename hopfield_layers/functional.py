@@ -157,6 +157,8 @@ def retrieve(
         scale = scale.to(query.dtype)
 
     def separate(state: Tensor) -> Tensor:
+        if type(sim) is Dot:  # bilinear: scale the (L, E) state rather than the (L, S) scores
+            return sep(mask.apply(sim(state * scale, key)), dim=-1)
         return sep(mask.apply(sim(state, key) * scale), dim=-1)
 
     weights = separate(query)

@@ -20,3 +20,5 @@ def test_bench_layers_quick(tmp_path: Path) -> None:
     text = out.read_text()
     assert "**Command:** `python" in text and "**Hardware:**" in text and "**Date:**" in text
     assert "ratio to nn.MultiheadAttention" in text and "| 256 |" in text and "| ok |" in text
+    assert "### Separations on scores (2, 2, 16, 16)" in text and "| entmax package: entmax_bisect(α=1.3) |" in text
+    assert "### Sparse Hopfield vs softmax Hopfield" in text and "failed" not in text

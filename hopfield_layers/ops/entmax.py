@@ -50,6 +50,7 @@ __all__ = ["sparsemax", "entmax15", "entmax_bisect"]
 _FLOOR = -2.0  # shifted scores below -1 never enter the support; -2 keeps a safe margin
 _BLOCK_ELEMENTS = 1 << 19  # eager mode: rows per block chosen so that a block of float32 is ~2 MiB
 _CHUNKS = 32  # the first lower bound uses the maxima of this many chunks of each row
+_ATTEMPT_MAX_SUPPORT = 4  # sparsemax certifies at the chunk-maxima threshold when their mean support is at most this
 _NEWTON_STEPS = 12  # then the exact fallback
 _EXACT_STEP = 1.0 / 64  # 1.5-entmax: the closed form is final only after a step this small (float32 cancellation)
 _NEWTON_TOL = 1e-5  # α-entmax: |Newton step| at which a row counts as converged (then the float64 polish step)
@@ -130,27 +131,30 @@ def _bisect_threshold(y: Tensor, tau: Tensor, alpha: Tensor, n_iter: int) -> Ten
     return _iterate(step, (tau, hi - tau), n_iter)[0]
 
 
-def _newton_step(y: Tensor, tau: Tensor, alpha: float | Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _newton_step(y: Tensor, tau: Tensor, alpha: float | Tensor, previous: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """One step from the lower bound ``tau`` of Newton's method on ``h(τ) = ‖[y - τ]_+‖_{1/(α-1)} - 1``.
 
-    Returns the next τ, whether it is certified and the support size at ``tau``. For α ∈ {2, 1.5} the
-    step goes to the closed-form threshold of the current support when that is exact (every support
-    score lies above it); for other α a row is certified when the step is below ``_NEWTON_TOL``.
+    ``previous`` is the support size at the previous τ (sparsemax only; ``-1`` if none). Returns the next τ, whether it
+    is certified and the support size at ``tau``. Certificates:
+
+    * sparsemax: the step goes to the closed-form threshold of the current support, so ``tau`` is exact
+      when its support has the size of the previous one (supports only shrink as τ grows);
+    * 1.5-entmax: the closed-form threshold of the current support is exact when every support score
+      lies above it (and, against float32 cancellation, it is close to ``tau``); else Newton's step;
+    * other α: the step is below ``_NEWTON_TOL``.
     """
     r = (y - tau).clamp_(min=0.0)
     count = _count(r)
-    if isinstance(alpha, float) and alpha in (2.0, 1.5):
-        if alpha == 2.0:  # closed form on the support = Newton step
-            closed = newton = (r.sum(dim=-1, keepdim=True) - 1.0) / count.clamp(min=1.0)
-        else:  # smaller root of Σ_S (r - s)² = 1, written without cancellation, and the Newton step on ‖r‖₂
-            s1 = r.sum(dim=-1, keepdim=True)
-            s2 = torch.linalg.vector_norm(r, dim=-1, keepdim=True).square()
-            closed = (s2 - 1.0) / (s1 + (s1 * s1 - count * (s2 - 1.0)).clamp(min=0.0).sqrt())
-            newton = (s2 - s2.sqrt()) / s1.clamp(min=torch.finfo(r.dtype).tiny)
-        closed = closed.clamp(min=0.0)
-        certified = _count((r - closed).clamp_(min=0.0)) == count  # no support score at or below the closed form
-        if alpha == 1.5:  # s1² - k s2 cancels unless τ is already close: recompute from the closed form
-            certified &= closed <= _EXACT_STEP
+    if isinstance(alpha, float) and alpha == 2.0:
+        certified = count == previous
+        step = ((r.sum(dim=-1, keepdim=True) - 1.0) / count.clamp(min=1.0)).clamp_(min=0.0)
+        return torch.where(certified, tau, tau + step), certified, count
+    if isinstance(alpha, float) and alpha == 1.5:  # smaller root of Σ_S (r - s)² = 1, written without cancellation
+        s1 = r.sum(dim=-1, keepdim=True)
+        s2 = torch.linalg.vector_norm(r, dim=-1, keepdim=True).square()
+        closed = ((s2 - 1.0) / (s1 + (s1 * s1 - count * (s2 - 1.0)).clamp(min=0.0).sqrt())).clamp_(min=0.0)
+        certified = (_count((r - closed).clamp_(min=0.0)) == count) & (closed <= _EXACT_STEP)
+        newton = (s2 - s2.sqrt()) / s1.clamp(min=torch.finfo(r.dtype).tiny)
         return tau + torch.where(certified, closed, newton), certified, count
     inv_u = 1.0 / (alpha - 1.0)
     p = r.pow(inv_u)
@@ -179,15 +183,18 @@ def _iterate(step: Callable[..., tuple[Tensor, ...]], state: tuple[Tensor, ...],
     return state
 
 
-def _newton_threshold(y: Tensor, tau: Tensor, alpha: float | Tensor, done: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Newton from the lower bound ``tau``, at most ``_NEWTON_STEPS`` steps, until every row is
-    certified; rows where ``done`` holds stay. Returns (τ, certified, support size at τ of the certified rows)."""
+def _newton_threshold(y: Tensor, tau: Tensor, alpha: float | Tensor, done: Tensor, count: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """Newton from the lower bound ``tau``, at most ``_NEWTON_STEPS`` steps, until every row is certified;
+    rows where ``done`` holds stay. ``count``: support sizes at an earlier τ (see :func:`_newton_step`).
+
+    Returns (τ, certified, support size at τ for the certified rows)."""
 
     def step(tau: Tensor, done: Tensor, count: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        proposal, certified, count_here = _newton_step(y, tau, alpha)
-        return torch.where(done, tau, proposal), done | certified, torch.where(certified & ~done, count_here, count)
+        proposal, certified, count_here = _newton_step(y, tau, alpha, count)
+        return torch.where(done, tau, proposal), done | certified, torch.where(done, count, count_here)
 
-    return _iterate(step, (tau, done, torch.zeros_like(tau)), _NEWTON_STEPS, lambda tau, done, count: done.all())
+    count = torch.full_like(tau, -1.0) if count is None else count
+    return _iterate(step, (tau, done, count), _NEWTON_STEPS, lambda tau, done, count: done.all())
 
 
 def _on_rows(todo: Tensor, fn: Callable[..., tuple[Tensor, ...]], current: tuple[Tensor, ...], *rows: Tensor) -> tuple[Tensor, ...]:
@@ -234,38 +241,40 @@ def _exact(x: Tensor, alpha: float) -> Tensor:
     """α-entmax of ``x (R, d)`` along the last dim for α ∈ {2, 1.5}, exact; ``(R, d)`` in the compute dtype.
 
     1. Lower bound τ from the chunk maxima (:func:`_lower_bound`).
-    2. Sparsemax: the output is computed at that τ; it is the answer for every row with no more
-       positive entries than its subset had (then no other entry lies above τ: an exact certificate).
-    3. The other rows (every row for 1.5-entmax, whose supports are too large for the chunk maxima to
-       certify many rows) run Newton on the whole row from that τ (exact with its certificate), then,
-       if still uncertified, the sort fallback.
+    2. Sparsemax with small supports (mean subset support ≤ ``_ATTEMPT_MAX_SUPPORT``, eager mode): the
+       output is computed at that τ; it is the answer for every row with no more positive entries than
+       its subset had (then no other entry lies above τ: an exact certificate).
+    3. The other rows (all rows otherwise: with larger supports, entries of the support often share a
+       chunk, so the subset rarely certifies) run Newton on the whole row from that τ (exact with its
+       certificate), then, if still uncertified, the sort fallback.
     """
     u = alpha - 1.0
     row_max, empty, tau, done, subset_count = _lower_bound(x, alpha)
     out = torch.empty(x.shape, dtype=_compute_dtype(x), device=x.device)
 
-    def output(out: Tensor, x: Tensor, row_max: Tensor, tau: Tensor) -> Tensor:
-        r = _residual(out, x.to(out.dtype), row_max, u, tau)
+    def output(r: Tensor) -> Tensor:  # p = r^(1/(α-1))
         return r.square_() if alpha == 1.5 else r
 
-    def whole_rows(out: Tensor, x: Tensor, row_max: Tensor, tau: Tensor, done: Tensor) -> None:
+    def whole_rows(out: Tensor, x: Tensor, row_max: Tensor, tau: Tensor, done: Tensor, count: Tensor) -> None:
         y = _scores(x.to(out.dtype), row_max, u)
-        tau, certified, _ = _newton_threshold(y, tau, alpha, done)
+        tau, certified, _ = _newton_threshold(y, tau, alpha, done, count)
         (tau,) = _on_rows(~certified, lambda y: (_sort_threshold(y, alpha),), (tau,), y)
-        output(out, x, row_max, tau)
+        output(torch.sub(y, tau, out=out).clamp_(min=0.0))
 
-    if alpha == 1.5:
-        _blockwise(whole_rows, out, x, row_max, tau, empty)
+    # the subset's τ is the row's if the row's support at τ has the subset's size (sparsemax's certificate)
+    subset_count = torch.where(done, subset_count, -1.0)
+    if alpha == 1.5 or _compiling() or not bool(subset_count.mean() <= _ATTEMPT_MAX_SUPPORT):
+        _blockwise(whole_rows, out, x, row_max, tau, empty, subset_count)
         return out
     count = torch.empty_like(tau)
-    _blockwise(lambda out, x, row_max, tau, count: count.copy_(_count(output(out, x, row_max, tau))), out, x, row_max, tau, count)
+    _blockwise(lambda out, x, row_max, tau, count: count.copy_(_count(output(_residual(out, x.to(out.dtype), row_max, u, tau)))), out, x, row_max, tau, count)
 
     def redo(x: Tensor, row_max: Tensor, tau: Tensor) -> tuple[Tensor]:
         rows = torch.empty(x.shape, dtype=out.dtype, device=x.device)
-        _blockwise(whole_rows, rows, x, row_max, tau, torch.zeros_like(tau, dtype=torch.bool))
+        _blockwise(whole_rows, rows, x, row_max, tau, torch.zeros_like(tau, dtype=torch.bool), torch.full_like(tau, -1.0))
         return (rows,)
 
-    return _on_rows(~(empty | (done & (count == subset_count))), redo, (out,), x, row_max, tau)[0]
+    return _on_rows(~(empty | (count == subset_count)), redo, (out,), x, row_max, tau)[0]
 
 
 def _general(x: Tensor, alpha: Tensor, n_iter: int) -> Tensor:
