@@ -65,6 +65,8 @@ def test_adversarial_rows_match_entmax_package(name: str) -> None:
     "stage",
     [
         pytest.param({}, id="default"),
+        pytest.param({"_ATTEMPT_MAX_SUPPORT": 1e9}, id="sparsemax: output at the subset threshold, redo uncertified rows"),
+        pytest.param({"_ATTEMPT_MAX_SUPPORT": -1.0}, id="sparsemax: Newton on whole rows"),
         pytest.param({"_CHUNKS": 1}, id="lower bound = row max - 1: Newton on every whole row"),
         pytest.param({"_CHUNKS": 1, "_NEWTON_STEPS": 1}, id="Newton cut short: fallback"),
         pytest.param({"_NEWTON_STEPS": 0}, id="no Newton: fallback for every row"),

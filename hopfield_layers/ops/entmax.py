@@ -13,24 +13,29 @@ Every function here
   weighting; plus the gradient with respect to α),
 * compiles with ``torch.compile(fullgraph=True)``.
 
-How τ is found (per row, scores ``y = (α - 1)(z - max z)`` so that ``max y = 0``):
+How τ is found, per row, on the scores ``y = (α - 1)(z - max z)`` (so ``max y = 0`` and ``τ ∈ [-1, 0)``):
 
-1. **Partial top-k with a certificate** (sparsemax, 1.5-entmax). The exact threshold ``τ_k`` of the
-   ``k`` largest scores (closed form on the sorted ``torch.topk`` values) is the row's threshold
-   whenever the ``k``-th largest score is ``≤ τ_k``: every other score is then outside the support.
-   Otherwise it is a lower bound (dropping scores can only lower τ).
-2. **Newton from below** for the rows without a certificate (and for every row of α-entmax), on
-   ``h(τ) = ‖[y - τ]_+‖_{1/(α-1)} - 1``, which is convex and decreasing, so the iterates increase
-   monotonically towards τ. For α ∈ {2, 1.5} every step also evaluates the closed-form threshold of
-   the current support and certifies it exactly (no support score below it); for other α a row stops
-   when its step is below ``_NEWTON_TOL``.
-3. **Fallback**: a row that is not certified after ``_NEWTON_STEPS`` steps takes the full sort
-   (α ∈ {2, 1.5}) or bisection (other α). Adversarial inputs reach it; ordinary ones do not.
+1. **Lower bound from the chunk maxima.** The maxima of ``_CHUNKS`` chunks of the row are a subset of
+   it; their threshold (found by step 2 on ``(rows, _CHUNKS)`` values) is a lower bound of the row's,
+   since removing entries can only lower τ, and equals it when no other entry lies above it.
+2. **Newton from below** on ``h(τ) = ‖[y - τ]_+‖_{1/(α-1)} - 1``, which is convex and decreasing, so
+   the iterates increase monotonically towards τ, with an exact certificate:
 
-In eager mode the rows are processed in blocks of about ``_BLOCK_ELEMENTS`` entries so that every
-temporary stays in cache, converged blocks stop iterating and stages 2-3 touch only the rows that need
-them. Under ``torch.compile`` the whole tensor is one block, the Newton loop has a fixed length
-(converged rows frozen with ``torch.where``) and stages 2-3 sit behind ``torch.cond``.
+   * sparsemax: Newton's step lands on the closed-form threshold of the current support, so τ is
+     exact once its support is as large as the previous one (supports only shrink as τ grows); the
+     same test certifies the subset's τ for a row whose support there is the subset's;
+   * 1.5-entmax: the closed-form threshold of the current support (a quadratic's root) is exact when
+     no support entry lies at or below it;
+   * other α: the step is below ``_NEWTON_TOL``; rows with α > 1.5 then take one float64 step.
+3. **Fallback** for rows still uncertified after ``_NEWTON_STEPS`` steps (adversarial rows only): the
+   full sort (α ∈ {2, 1.5}) or bisection.
+
+In eager mode the rows are processed in blocks of about ``_BLOCK_ELEMENTS`` entries so that the
+temporaries stay in cache; a block stops iterating once all its rows are certified, and fallbacks run
+on the rows that need them only. Sparsemax with small supports computes its output at the subset's τ
+straight away and redoes only the rows whose support size shows that τ was not theirs. Under
+``torch.compile`` all rows form one block, the iterations are a ``torch.while_loop`` and the fallbacks
+sit behind ``torch.cond``: no data-dependent Python branching, no ``.item()``.
 
 Numerical note: every entry below ``-1`` (in units of ``y``) has zero probability because
 ``τ ≥ max y - 1 = -1``. Clamping ``y`` at ``-2`` therefore leaves the result unchanged while bounding
@@ -96,26 +101,21 @@ def _count(r: Tensor) -> Tensor:
     return r.sign().sum(dim=-1, keepdim=True)
 
 
-def _sorted_threshold(top: Tensor, alpha: float) -> Tensor:
-    """Exact threshold ``(c, 1)`` of the scores ``top (c, k)`` sorted in descending order (α ∈ {2, 1.5}).
+def _sort_threshold(y: Tensor, alpha: float) -> Tensor:
+    """Fallback for α ∈ {2, 1.5}: the exact threshold ``(c, 1)`` from a full sort of ``y (c, d)``.
 
-    Computed in float64: the running sums would lose ~k ulps in float32 (a few 1e-7 on tied rows)."""
-    dtype, top = top.dtype, top.double()
+    The running sums are taken in float64: in float32 they lose ~d ulps (a few 1e-7 on tied rows)."""
+    top = y.sort(dim=-1, descending=True).values.double()
     j = torch.arange(1, top.shape[-1] + 1, device=top.device, dtype=top.dtype)
     if alpha == 2.0:
         cumsum = top.cumsum(dim=-1) - 1.0
         support = (j * top > cumsum).sum(dim=-1, keepdim=True).clamp(min=1)
-        return (cumsum.gather(-1, support - 1) / support.to(top.dtype)).to(dtype)
+        return (cumsum.gather(-1, support - 1) / support.to(top.dtype)).to(y.dtype)
     mean = top.cumsum(dim=-1) / j
     mean_sq = (top * top).cumsum(dim=-1) / j
     taus = mean - ((1.0 - j * (mean_sq - mean * mean)) / j).clamp(min=0.0).sqrt()
     support = (taus <= top).sum(dim=-1, keepdim=True).clamp(min=1)
-    return taus.gather(-1, support - 1).to(dtype)
-
-
-def _sort_threshold(y: Tensor, alpha: float) -> Tensor:
-    """Fallback for α ∈ {2, 1.5}: the exact threshold from a full sort."""
-    return _sorted_threshold(y.sort(dim=-1, descending=True).values, alpha)
+    return taus.gather(-1, support - 1).to(y.dtype)
 
 
 def _bisect_threshold(y: Tensor, tau: Tensor, alpha: Tensor, n_iter: int) -> Tensor:
