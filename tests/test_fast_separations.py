@@ -126,3 +126,13 @@ def test_hopfield_compiles_fullgraph_with_inductor(separation: str) -> None:
     compiled.square().sum().backward()
     eager.square().sum().backward()
     torch.testing.assert_close(x_compiled.grad, x_eager.grad, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sparsemax", "entmax15", "entmax(1.3)"])
+def test_compiles_with_dynamic_shapes(name: str) -> None:
+    ours = FUNCTIONS[name][0]
+    torch._dynamo.reset()
+    compiled = torch.compile(ours, fullgraph=True, dynamic=True, backend="aot_eager")
+    for shape in [(3, 40), (2, 5, 77)]:
+        x = torch.randn(shape)
+        torch.testing.assert_close(compiled(x), ours(x), atol=1e-6, rtol=0)

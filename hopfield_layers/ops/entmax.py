@@ -26,7 +26,7 @@ How τ is found, per row, on the scores ``y = (α - 1)(z - max z)`` (so ``max y 
      same test certifies the subset's τ for a row whose support there is the subset's;
    * 1.5-entmax: the closed-form threshold of the current support (a quadratic's root) is exact when
      no support entry lies at or below it;
-   * other α: the step is below ``_NEWTON_TOL``; rows with α > 1.5 then take one float64 step.
+   * other α: the step is below ``10^_NEWTON_TOL_LOG10``; rows with α > 1.5 then take one float64 step.
 3. **Fallback** for rows still uncertified after ``_NEWTON_STEPS`` steps (adversarial rows only): the
    full sort (α ∈ {2, 1.5}) or bisection.
 
@@ -52,13 +52,14 @@ from torch import Tensor
 
 __all__ = ["sparsemax", "entmax15", "entmax_bisect"]
 
-_FLOOR = -2.0  # shifted scores below -1 never enter the support; -2 keeps a safe margin
+# Integers (not floats) so that torch.compile(dynamic=True) specialises them inside loop bodies.
+_FLOOR = -2  # shifted scores below -1 never enter the support; -2 keeps a safe margin
 _BLOCK_ELEMENTS = 1 << 19  # eager mode: rows per block chosen so that a block of float32 is ~2 MiB
 _CHUNKS = 32  # the first lower bound uses the maxima of this many chunks of each row
 _ATTEMPT_MAX_SUPPORT = 4  # sparsemax certifies at the chunk-maxima threshold when their mean support is at most this
 _NEWTON_STEPS = 12  # then the exact fallback
-_EXACT_STEP = 1.0 / 64  # 1.5-entmax: the closed form is final only after a step this small (float32 cancellation)
-_NEWTON_TOL = 1e-5  # α-entmax: |Newton step| at which a row counts as converged (then the float64 polish step)
+_EXACT_STEP_LOG2 = -6  # 1.5-entmax: the closed form is final only after a step ≤ 2^this (float32 cancellation)
+_NEWTON_TOL_LOG10 = -5  # α-entmax: a row has converged once |Newton step| ≤ 10^this
 
 
 def _compute_dtype(x: Tensor) -> torch.dtype:
@@ -141,7 +142,7 @@ def _newton_step(y: Tensor, tau: Tensor, alpha: float | Tensor, previous: Tensor
       when its support has the size of the previous one (supports only shrink as τ grows);
     * 1.5-entmax: the closed-form threshold of the current support is exact when every support score
       lies above it (and, against float32 cancellation, it is close to ``tau``); else Newton's step;
-    * other α: the step is below ``_NEWTON_TOL``.
+    * other α: the step is below ``10^_NEWTON_TOL_LOG10``.
     """
     r = (y - tau).clamp_(min=0.0)
     count = _count(r)
@@ -152,8 +153,8 @@ def _newton_step(y: Tensor, tau: Tensor, alpha: float | Tensor, previous: Tensor
     if isinstance(alpha, float) and alpha == 1.5:  # smaller root of Σ_S (r - s)² = 1, written without cancellation
         s1 = r.sum(dim=-1, keepdim=True)
         s2 = torch.linalg.vector_norm(r, dim=-1, keepdim=True).square()
-        closed = ((s2 - 1.0) / (s1 + (s1 * s1 - count * (s2 - 1.0)).clamp(min=0.0).sqrt())).clamp_(min=0.0)
-        certified = (_count((r - closed).clamp_(min=0.0)) == count) & (closed <= _EXACT_STEP)
+        closed = ((s2 - 1.0) / (s1 + (s1 * s1 - count * (s2 - 1.0)).clamp(min=0.0).sqrt())).clamp(min=0.0)
+        certified = (_count((r - closed).clamp_(min=0.0)) == count) & closed.le(2.0**_EXACT_STEP_LOG2)
         newton = (s2 - s2.sqrt()) / s1.clamp(min=torch.finfo(r.dtype).tiny)
         return tau + torch.where(certified, closed, newton), certified, count
     inv_u = 1.0 / (alpha - 1.0)
@@ -162,7 +163,7 @@ def _newton_step(y: Tensor, tau: Tensor, alpha: float | Tensor, previous: Tensor
     slope = (p / r.clamp(min=torch.finfo(r.dtype).tiny)).sum(dim=-1, keepdim=True)  # Σ r^(1/u - 1)
     u = alpha - 1.0
     step = (mass.pow(u) - 1.0) / (mass.pow(u - 1.0) * slope).clamp(min=torch.finfo(r.dtype).tiny)
-    return tau + step, step.abs() <= _NEWTON_TOL, count
+    return tau + step, step.abs() <= 10.0**_NEWTON_TOL_LOG10, count
 
 
 def _iterate(step: Callable[..., tuple[Tensor, ...]], state: tuple[Tensor, ...], steps: int, stop: Callable[..., Tensor] | None = None) -> tuple[Tensor, ...]:
