@@ -102,12 +102,12 @@ class Entmax(Separation):
     """α-entmax with a fixed or learnable α.
 
     Args:
-        alpha: initial α in (1, 2]. α = 1.5 and α = 2 use the exact sort-based algorithms when α is
-            not learnable; other values use bisection.
+        alpha: initial α in (1, 2]. α = 1.5 and α = 2 use the exact algorithms when α is not
+            learnable; other values use Newton's method (see ``hopfield_layers/ops/entmax.py``).
         learnable: learn α, one value per head when ``num_heads`` is given, else one shared value.
             A learnable α is parametrised as ``1 + sigmoid(alpha_logit)`` and stays in (1, 2).
         num_heads: number of heads H; with a learnable α the scores must be ``(..., H, L, S)``.
-        n_iter: bisection iterations (50 reaches float32 resolution).
+        n_iter: bisection steps for the rare rows where Newton's method has not converged.
     """
 
     def __init__(self, alpha: float = 1.5, learnable: bool = False, num_heads: int | None = None, n_iter: int = 50) -> None:
