@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "mil" / "bit_pattern.yaml"
 
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 def tiny(root: Path, *extra: str, epochs: int = 2) -> list[str]:
     """The shipped bit-pattern config shrunk to a run of a second or two."""
     return [

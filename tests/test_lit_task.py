@@ -12,6 +12,8 @@ from torch.utils.data import Dataset, TensorDataset
 
 from hopfield_layers.lit import SplitDataModule, TaskModule, build_metrics
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 class Tensors(SplitDataModule):
     """Tiny data module: the same tensors for every split (sequence batches ``(x, y)``)."""

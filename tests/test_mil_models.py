@@ -19,6 +19,9 @@ POOLINGS = {
 }
 
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 @pytest.mark.parametrize("name", sorted(POOLINGS))
 def test_padding_does_not_change_a_bag(name: str) -> None:
     net = MILNetwork(5, POOLINGS[name], embedding_sizes=(8, 8)).eval()
