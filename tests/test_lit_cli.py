@@ -98,6 +98,13 @@ def test_print_config_shows_every_hopfield_argument(tmp_path: Path, capsys: pyte
         assert line in printed
 
 
+@pytest.mark.parametrize("config", sorted((ROOT / "configs").rglob("*.yaml")), ids=lambda p: str(p.relative_to(ROOT / "configs")))
+def test_every_shipped_config_parses(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli("fit", f"--config={config}", "--print_config")
+    assert exit_info.value.code == 0 and "class_path: hopfield_layers." in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
