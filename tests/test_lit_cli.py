@@ -154,6 +154,8 @@ def test_test_and_validate_use_the_best_or_last_checkpoint_of_the_latest_fit(tmp
     assert {"test_loss", "test_accuracy", "test_auroc"} <= set(rows(Path(tested.trainer.log_dir))[0])
     validated = cli("validate", *tiny(tmp_path, "--ckpt_path=last"))
     assert validated.trainer.ckpt_path.endswith("last.ckpt")
+    predicted = torch.cat(cli("predict", *tiny(tmp_path, "--ckpt_path=best")).trainer.predict_loop.predictions)
+    assert predicted.shape == (16,) and bool(((predicted >= 0) & (predicted <= 1)).all())  # test-bag probabilities
 
 
 def test_last_checkpoint_missing_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

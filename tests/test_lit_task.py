@@ -72,6 +72,7 @@ def test_plateau_scheduler_monitors_a_logged_value(tmp_path: Path) -> None:
 def test_mapping_batches_go_to_the_network_as_keywords() -> None:
     args, kwargs, target = TaskModule.split_batch({"bags": 1, "padding_mask": None, "target": torch.zeros(2)})
     assert args == () and kwargs == {"bags": 1, "padding_mask": None} and target.shape == (2,)
+    assert TaskModule.split_batch({"bags": 1}, need_target=False) == ((), {"bags": 1}, None)
     args, kwargs, target = TaskModule.split_batch((torch.ones(2), torch.zeros(2), torch.ones(2)))
     assert len(args) == 2 and kwargs == {}
     with pytest.raises(ValueError, match="needs a 'target' entry"):

@@ -103,12 +103,15 @@ class TaskModule(LightningModule):
 
     # ------------------------------------------------------------------ batches
     @staticmethod
-    def split_batch(batch: Any) -> tuple[tuple[Any, ...], dict[str, Any], Tensor]:
-        """``(positional inputs, keyword inputs, target)`` of a mapping or ``(inputs..., target)`` batch."""
+    def split_batch(batch: Any, need_target: bool = True) -> tuple[tuple[Any, ...], dict[str, Any], Tensor | None]:
+        """``(positional inputs, keyword inputs, target)`` of a mapping or ``(inputs..., target)`` batch.
+
+        With ``need_target=False`` (prediction) a mapping may come without ``"target"``.
+        """
         if isinstance(batch, Mapping):
-            if "target" not in batch:
+            if need_target and "target" not in batch:
                 raise ValueError(f"a batch given as a mapping needs a 'target' entry; got keys {sorted(batch)}")
-            return (), {k: v for k, v in batch.items() if k != "target"}, batch["target"]
+            return (), {k: v for k, v in batch.items() if k != "target"}, batch.get("target")
         if isinstance(batch, Sequence) and not isinstance(batch, str) and len(batch) >= 2:
             return tuple(batch[:-1]), {}, batch[-1]
         raise TypeError(f"a batch must be a mapping with a 'target' entry or a sequence (inputs..., target); got {type(batch).__name__}")
@@ -154,8 +157,11 @@ class TaskModule(LightningModule):
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
         """Probabilities (binary ``(N,)``, multiclass ``(N, C)``) or regression outputs."""
-        args, kwargs, target = self.split_batch(batch)
-        return self._output_for_task(self(*args, **kwargs), target)[2]
+        args, kwargs, _ = self.split_batch(batch, need_target=False)
+        output = self(*args, **kwargs)
+        if self.task == "binary":
+            return torch.sigmoid(output.squeeze(-1) if output.dim() > 1 and output.shape[-1] == 1 else output)
+        return torch.softmax(output, dim=-1) if self.task == "multiclass" else output
 
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self) -> Any:

@@ -62,32 +62,21 @@ class AttentionPooling(nn.Module):
         self.dropout = float(dropout)
         self.output_size = input_size
 
-    def forward(self, instances: Tensor, padding_mask: Tensor | None = None) -> Tensor:
+    def _retrieve(self, instances: Tensor, padding_mask: Tensor | None, **kwargs: Any) -> Any:
+        """One retrieval of the learned query ``(N, 1, 1, L)`` from the keys ``g(h) (N, 1, S, L)``, values ``h (N, 1, S, E)``."""
         keys = torch.tanh(self.attention(instances))
         if self.gate is not None:
             keys = keys * torch.sigmoid(self.gate(instances))
         query = self.query.expand(instances.shape[0], 1, 1, -1)
-        pooled = retrieve(
-            query,
-            keys[:, None],
-            instances[:, None],
-            separation=self.separation,
-            scaling=1.0,
-            key_padding_mask=padding_mask,
-            dropout_p=self.dropout,
-            training=self.training,
-        )
-        return pooled[:, 0, 0]
+        return retrieve(query, keys[:, None], instances[:, None], separation=self.separation, scaling=1.0, key_padding_mask=padding_mask, **kwargs)
+
+    def forward(self, instances: Tensor, padding_mask: Tensor | None = None) -> Tensor:
+        return self._retrieve(instances, padding_mask, dropout_p=self.dropout, training=self.training)[:, 0, 0]
 
     def attention_weights(self, instances: Tensor, padding_mask: Tensor | None = None) -> Tensor:
         """Attention weights ``(N, S)`` over the instances (no gradient, no dropout)."""
         with torch.no_grad():
-            keys = torch.tanh(self.attention(instances))
-            if self.gate is not None:
-                keys = keys * torch.sigmoid(self.gate(instances))
-            query = self.query.expand(instances.shape[0], 1, 1, -1)
-            _, weights = retrieve(query, keys[:, None], instances[:, None], separation=self.separation, scaling=1.0, key_padding_mask=padding_mask, return_association=True)
-        return weights[:, 0, 0]
+            return self._retrieve(instances, padding_mask, return_association=True)[1][:, 0, 0]
 
 
 def _pooled_width(pooling: nn.Module, bag_size: int | None) -> int:
