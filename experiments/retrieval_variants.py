@@ -30,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -41,6 +42,9 @@ from hopfield_layers.results import ResultsFile, mean_std
 from hopfield_layers.similarity import Footprint
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))
+from bench_layers import time_interleaved  # noqa: E402  (the timing helper of the layer benchmark)
+
 PARTS = ("mixed", "hard", "ablation", "speed")
 
 MIXED = [
@@ -76,8 +80,10 @@ ABLATIONS: dict[str, dict] = {
     "512 training samples": {"train_samples": 512},
 }
 ABLATION_SETTING = (0.4, 0.4, 0.4)
-#: Adam learning rates of the trained models (A-Hop's is the paper's).
-LEARNING_RATES = {"A-Hop": 0.1, "K2-Hop": 0.01, "MLP": 1e-3}
+#: Adam learning rates of the trained models (A-Hop's is the paper's); the kernels' Φ (d × d, init identity)
+#: take KERNEL_LR / sqrt(d) (larger rates turn Φ into a random projection at d = 784).
+LEARNING_RATES = {"A-Hop": 0.1, "MLP": 1e-3}
+KERNEL_LR = 0.008
 ORACLE = "Bayes oracle"
 COLUMNS = (*MODELS, ORACLE)
 
@@ -107,7 +113,6 @@ class Config:
     batch_size: int = 64
     test_queries: int = 1000
     kernel_epochs: int = 200
-    kernel_lr: float = 0.01
     mlp_hidden: int = 512
     mixed: list = field(default_factory=lambda: list(MIXED))
     hard: list = field(default_factory=lambda: list(HARD))
@@ -151,11 +156,13 @@ def _patterns(source: str, count: int, dim: int, seed: int, data_root: str | Non
 
 
 def _fit(model, name: str, difficulty, cfg: Config, seed: int, train_samples: int | None = None) -> None:
+    kernel_lr = KERNEL_LR / model.patterns.shape[1] ** 0.5
     if name == "K-Hop":
-        fit_uniformity(model, cfg.kernel_epochs, cfg.kernel_lr)
-    elif name in LEARNING_RATES:
+        fit_uniformity(model, cfg.kernel_epochs, kernel_lr)
+    elif name in ("A-Hop", "MLP", "K2-Hop"):
         generator = torch.Generator().manual_seed(10_000 + seed)
-        train(model, difficulty, epochs=cfg.epochs, lr=LEARNING_RATES[name], batch_size=cfg.batch_size, train_samples=train_samples, generator=generator)
+        lr = kernel_lr if name == "K2-Hop" else LEARNING_RATES[name]
+        train(model, difficulty, epochs=cfg.epochs, lr=lr, batch_size=cfg.batch_size, train_samples=train_samples, generator=generator)
 
 
 def run_setting(source: str, count: int, difficulty, models: dict[str, dict], cfg: Config, seed: int, data_root: str | None) -> dict[str, dict]:
@@ -223,16 +230,6 @@ def _mean(metrics: list[dict], what: str) -> float:
 
 
 # ---------------------------------------------------------------------------------------- speed
-def _time(fn: Callable[[], object], rounds: int) -> float:
-    fn()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _naive_footprint(sim: Footprint, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
     """The footprint as written: sort with torch.sort, form U q̃ (a cumsum), then wᵀ(U q̃); plain autograd."""
     total = 0.0
@@ -244,40 +241,40 @@ def _naive_footprint(sim: Footprint, query: torch.Tensor, key: torch.Tensor) -> 
 
 
 def speed_rows(cfg: Config, log) -> list[list[object]]:
+    """Per (d, N): inference and training-step times of every similarity, timed interleaved in this process."""
     rows = []
     for dim in cfg.speed_dims:
         for count in cfg.speed_sizes:
             torch.manual_seed(0)
             patterns = torch.rand(count, dim) * 2 - 1
             index, queries = make_variants(patterns, cfg.speed_queries, mask=0.4, noise=0.4, bias=0.4)
-            naive = Footprint(dim)
-            naive_bytes = cfg.speed_queries * count * dim * 2 * 16  # sorted values, int64 indices and cumsum per base
-            variants: dict[str, Callable[[torch.Tensor], torch.Tensor] | None] = {
+            naive, naive_bytes = Footprint(dim), cfg.speed_queries * count * dim * 2 * 16  # sorted values, int64 indices, cumsum
+            variants: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
                 "dot product (M-Hop)": HopfieldRetrieval(patterns, "dot").scores,
-                "footprint, naive (torch.sort + cumsum, autograd)": (lambda q, s=naive, k=patterns: _naive_footprint(s, q[None, None], k[None, None])[0, 0])
-                if naive_bytes <= 2**31
-                else None,
                 "footprint (this library)": HopfieldRetrieval(patterns, Footprint(dim)).scores,
                 "footprint, unsorted (matrix products)": HopfieldRetrieval(patterns, Footprint(dim, sort=False)).scores,
             }
-            for label, scores in variants.items():
-                if scores is None:
-                    rows.append([dim, count, label, "—", "—", f"skipped: {naive_bytes / 2**30:.1f} GiB of autograd buffers"])
-                    continue
+            if naive_bytes <= 2**31:
+                variants["footprint, naive (torch.sort + cumsum, autograd)"] = lambda q, s=naive, k=patterns: _naive_footprint(s, q[None, None], k[None, None])[0, 0]
 
-                def infer(scores=scores, queries=queries):
-                    with torch.no_grad():
-                        scores(queries)
+            def infer(scores, queries=queries):
+                with torch.no_grad():
+                    scores(queries)
 
-                def train_step(scores=scores, queries=queries, index=index):
-                    loss = likelihood_loss(scores(queries), index)
-                    if loss.requires_grad:
-                        loss.backward()
+            def train_step(scores, queries=queries, index=index):
+                loss = likelihood_loss(scores(queries), index)
+                if loss.requires_grad:
+                    loss.backward()
 
-                inference, training = _time(infer, cfg.speed_rounds), _time(train_step, cfg.speed_rounds)
-                trainable = label != "dot product (M-Hop)"
-                rows.append([dim, count, label, f"{inference * 1e3:.0f}", f"{training * 1e3:.0f}" if trainable else "—", ""])
-                log(f"[speed] d={dim} N={count} {label}: inference {inference * 1e3:.0f} ms, training {training * 1e3:.0f} ms")
+            inference = time_interleaved({label: partial(infer, fn) for label, fn in variants.items()}, cfg.speed_rounds, warmup=1)
+            training = time_interleaved({label: partial(train_step, fn) for label, fn in variants.items() if "M-Hop" not in label}, cfg.speed_rounds, warmup=1)
+            for label in variants:
+                infer_ms = statistics.median(inference[label]) * 1e3
+                train_ms = statistics.median(training[label]) * 1e3 if label in training else None
+                rows.append([dim, count, label, f"{infer_ms:.0f}", "—" if train_ms is None else f"{train_ms:.0f}", ""])
+                log(f"[speed] d={dim} N={count} {label}: inference {infer_ms:.0f} ms, training {'—' if train_ms is None else f'{train_ms:.0f} ms'}")
+            if naive_bytes > 2**31:
+                rows.append([dim, count, "footprint, naive (torch.sort + cumsum, autograd)", "—", "—", f"skipped: {naive_bytes / 2**30:.1f} GiB of autograd buffers"])
     return rows
 
 
@@ -440,10 +437,10 @@ def main(argv: list[str] | None = None) -> None:
             f"{cfg.test_queries} held-out variants per run, mean ± std over {cfg.seeds} runs (run r: seed r for the patterns, "
             "10000 + r for training variants, 20000 + r for test variants). Models: M-Hop (dot + softmax, β = 1), S-Hop "
             "(dot + sparsemax, β = 1), U-Hop (−L1 + argmax), K-Hop (linear Φ, init identity, trained with the uniformity "
-            f"loss on the stored patterns: Adam lr {cfg.kernel_lr}, {cfg.kernel_epochs} epochs), K2-Hop (the same Φ trained "
-            f"with the likelihood loss), MLP (4 layers, hidden {cfg.mlp_hidden}) and A-Hop (footprint similarity, dis + dot, "
+            f"loss on the stored patterns: Adam lr {KERNEL_LR}/√d, {cfg.kernel_epochs} epochs), K2-Hop (the same Φ trained "
+            f"with the likelihood loss, lr {KERNEL_LR}/√d), MLP (4 layers, hidden {cfg.mlp_hidden}) and A-Hop (footprint similarity, dis + dot, "
             "U triangular, init = base similarity, + softmax, β = 1). Trained models minimise the likelihood loss "
-            f"E[−log softmax(s(Ξ, x))_k] with Adam (lr: A-Hop 0.1, K2-Hop 0.01, MLP 0.001) for {cfg.epochs} epochs; an epoch "
+            f"E[−log softmax(s(Ξ, x))_k] with Adam (lr: A-Hop 0.1, MLP 0.001) for {cfg.epochs} epochs; an epoch "
             f"is one step on {cfg.batch_size} fresh variants. Timings were taken on the 2-core CPU described below, "
             "with other work possibly running."
         ),
@@ -463,7 +460,7 @@ def main(argv: list[str] | None = None) -> None:
         results.add_table(
             ["d", "N", "similarity", "inference (ms)", "training step (ms)", "note"],
             rows,
-            title=f"Speed: one batch of {cfg.speed_queries} queries against N stored patterns (median of {cfg.speed_rounds})",
+            title=f"Speed: one batch of {cfg.speed_queries} queries against N stored patterns (median of {cfg.speed_rounds} interleaved rounds)",
             note=(
                 "Inference = scores without gradient; training step = scores, likelihood loss and backward pass to the "
                 "similarity's parameters (the retrieval benchmark's step). 'this library' = NumPy's values-only sort, "

@@ -100,8 +100,8 @@ def test_chunk_size_follows_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"per_pattern": True, "num_patterns": 5, "prior_bias": True}, {"learnable_U": True}, {"chunk_size": 2}, {"sort": False}],
-    ids=["default", "per-pattern+prior", "learnable-U", "chunked", "unsorted"],
+    [{}, {"per_pattern": True, "num_patterns": 5, "prior_bias": True}, {"learnable_U": True}, {"chunk_size": 2, "max_memory": 0}, {"sort": False}],
+    ids=["default", "per-pattern+prior", "learnable-U", "chunked-recomputed", "unsorted"],
 )
 def test_gradcheck_weights_scales_queries_keys(options: dict) -> None:
     sim = Footprint(4, 2, **options).double()

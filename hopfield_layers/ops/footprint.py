@@ -13,7 +13,8 @@ dimension-wise similarities sorted in decreasing order and ``U`` lower-triangula
 
 :func:`footprint_scores` processes the stored patterns in chunks so that at most one chunk's
 ``(B, H, L, chunk, E)`` temporaries exist at a time, in the forward and in the backward pass (a
-custom autograd function recomputes each chunk in the backward pass instead of keeping it). Every
+custom autograd function recomputes each chunk in the backward pass instead of keeping it, unless
+only the weights need gradients and the sorted values fit in the memory budget). Every
 score is computed by the same operations whatever the chunking, so chunked and unchunked scores are
 bitwise equal.
 """
@@ -96,20 +97,28 @@ def _contract(values: Tensor, g: Tensor, shared: bool) -> Tensor:
 
 class _FootprintScores(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, query: Tensor, key: Tensor, weight: Tensor, bases: tuple[str, ...], chunk: int) -> Tensor:
-        batch, heads, tgt_len, _ = query.shape
+    def forward(ctx, query: Tensor, key: Tensor, weight: Tensor, bases: tuple[str, ...], chunk: int, max_memory: int) -> Tensor:
+        batch, heads, tgt_len, dim = query.shape
         src_len = key.shape[2]
         out = query.new_empty(batch, heads, tgt_len, src_len)
+        # Only ∂/∂weight needed (fixed patterns, as in the retrieval benchmark): keep the sorted values if they fit.
+        keep = ctx.needs_input_grad[2] and not any(ctx.needs_input_grad[:2])
+        keep = keep and batch * heads * tgt_len * src_len * dim * len(bases) * query.element_size() <= max_memory
+        kept: list[Tensor] = []
         x = query.unsqueeze(3)
         up = [_ascending_weight(base, weight[i]) for i, base in enumerate(bases)]
         for start, stop in _chunks(src_len, chunk):
             y = key[:, :, start:stop].unsqueeze(2)
             scores = None
             for i, base in enumerate(bases):
-                part = _sorted_up(_raw(base, x, y)).mul_(_chunk_weight(up[i], start, stop)).sum(dim=-1)
+                values = _sorted_up(_raw(base, x, y))
+                weighted = values * _chunk_weight(up[i], start, stop) if keep else values.mul_(_chunk_weight(up[i], start, stop))
+                part = weighted.sum(dim=-1)
                 scores = part if scores is None else scores.add_(part)
+                if keep:
+                    kept.append(values)
             out[:, :, :, start:stop] = scores
-        ctx.bases, ctx.chunk = bases, chunk
+        ctx.bases, ctx.chunk, ctx.kept = bases, chunk, kept
         ctx.save_for_backward(query, key, weight)
         return out
 
@@ -124,15 +133,16 @@ class _FootprintScores(torch.autograd.Function):
         grad_w = torch.zeros_like(weight) if need_w else None
         shared = weight.shape[2] == 1
         x = query.unsqueeze(3)
+        kept, ctx.kept = iter(ctx.kept), []
         for start, stop in _chunks(key.shape[2], chunk):
             y = key[:, :, start:stop].unsqueeze(2)
             g = grad_out[:, :, :, start:stop]
             for i, base in enumerate(bases):
-                raw = _raw(base, x, y)
                 if need_q or need_k:  # the permutation is needed: sort into q's decreasing order
-                    raw, order = raw.sort(dim=-1, descending=base == "dot")
+                    raw, order = _raw(base, x, y).sort(dim=-1, descending=base == "dot")
                 else:
-                    raw, order = _sorted_up(raw), None
+                    raw, order = next(kept, None), None
+                    raw = _sorted_up(_raw(base, x, y)) if raw is None else raw
                 if need_w:  # ∂s/∂u_j = q̃_j
                     part = _contract(raw, g, shared)
                     part = -part if base == "dis" else (part if order is not None else part.flip(-1))
@@ -149,7 +159,7 @@ class _FootprintScores(torch.autograd.Function):
                 grad_dims.scatter_(-1, order, (g.unsqueeze(-1) * u).expand(order.shape))
                 del order
                 _input_grads(base, grad_dims, query, key[:, :, start:stop], grad_q, None if grad_k is None else grad_k[:, :, start:stop])
-        return grad_q, grad_k, grad_w, None, None
+        return grad_q, grad_k, grad_w, None, None, None
 
 
 def _input_grads(base: str, grad_dims: Tensor, query: Tensor, key: Tensor, grad_q: Tensor | None, grad_k: Tensor | None) -> None:
@@ -178,7 +188,9 @@ def footprint_scores(query: Tensor, key: Tensor, weight: Tensor, bases: tuple[st
         bases: names from :data:`BASE_SIMILARITIES`.
         chunk_size: stored patterns per chunk; ``None`` derives it from ``max_memory``.
         max_memory: bytes allowed for one chunk's temporaries (about 40 bytes per element of the
-            ``(B, H, L, chunk, E)`` chunk in float32), in the forward and in the backward pass.
+            ``(B, H, L, chunk, E)`` chunk in float32), in the forward and in the backward pass. When
+            only ``weight`` needs a gradient and the sorted values of all chunks fit in this budget,
+            they are kept for the backward pass instead of being recomputed.
 
     Returns:
         ``(B, H, L, S)``. Differentiable with respect to ``query``, ``key`` and ``weight`` (first
@@ -193,4 +205,4 @@ def footprint_scores(query: Tensor, key: Tensor, weight: Tensor, bases: tuple[st
         chunk_size = chunk_size_for(query, key, max_memory)
     elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int or None; got {chunk_size!r}")
-    return _FootprintScores.apply(query, key, weight.to(query.dtype), tuple(bases), chunk_size)
+    return _FootprintScores.apply(query, key, weight.to(query.dtype), tuple(bases), chunk_size, max_memory)
