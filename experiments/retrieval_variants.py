@@ -194,7 +194,7 @@ class Runs:
     def __init__(self, path: Path | None, cfg: Config) -> None:
         self.path, self.cfg = path, cfg
         self.data: dict[str, dict] = json.loads(path.read_text()) if path is not None and path.exists() else {}
-        ignored = ("seeds", "mixed", "hard", "ablations", "speed_dims", "speed_sizes", "speed_queries", "speed_rounds", "memory_size")
+        ignored = ("seeds", "sizes", "mixed", "hard", "ablations", "speed_dims", "speed_sizes", "speed_queries", "speed_rounds", "memory_size")
         self.fingerprint = json.dumps({k: v for k, v in asdict(cfg).items() if k not in ignored}, default=str)
 
     def get_or_run(self, key: str, compute: Callable[[], dict]) -> dict:
@@ -412,11 +412,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
     parser.add_argument("--cache", type=Path, default=None, help="JSON file keeping per-run metrics (resume, split runs)")
     parser.add_argument("--seeds", type=int, default=None, help="number of runs per setting (default 5; quick 2)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="numbers of stored random patterns (default 2048 4096); the first is used by 'hard' and 'ablation'")
     parser.add_argument("--data-root", default=None, help="data root (default $HOPFIELD_DATA)")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else Config()
     if args.seeds is not None:
         cfg = replace(cfg, seeds=args.seeds)
+    if args.sizes is not None:
+        cfg = replace(cfg, sizes=tuple(args.sizes))
     parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
