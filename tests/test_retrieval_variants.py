@@ -77,7 +77,7 @@ def test_training_a_hop_beats_m_hop_on_masked_variants() -> None:
     patterns = _patterns(64, 16)
     test = make_variants(patterns, 300, mask=0.6, generator=torch.Generator().manual_seed(1))
     a_hop = build_model("A-Hop", patterns)
-    history = train(a_hop, (0.6, 0.0, 0.0), epochs=40, batch_size=32, generator=torch.Generator().manual_seed(2))
+    history = train(a_hop, (0.6, 0.0, 0.0), epochs=40, batch_size=32, epoch_size=32, generator=torch.Generator().manual_seed(2))
     assert history[-1] < history[0]
     assert evaluate(a_hop, *test)[0] > evaluate(build_model("M-Hop", patterns), *test)[0] + 0.2
 

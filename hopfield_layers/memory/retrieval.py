@@ -207,7 +207,8 @@ def train(
     *,
     epochs: int = 200,
     lr: float = 0.1,
-    batch_size: int = 256,
+    batch_size: int = 64,
+    epoch_size: int = 512,
     train_samples: int | None = None,
     generator: torch.Generator | None = None,
     callback: Callable[[int, float], None] | None = None,
@@ -217,12 +218,14 @@ def train(
     Args:
         model: a trainable model (K2-Hop, MLP, A-Hop).
         difficulty: ``(d_mask, d_noise, d_bias)`` of the training variants.
-        epochs: passes; with ``train_samples=None`` every epoch is one step on ``batch_size`` fresh variants.
+        epochs: passes over ``epoch_size`` variants, in shuffled batches of ``batch_size``.
         lr: Adam learning rate.
         batch_size: variants per step.
-        train_samples: size of a fixed training set of variants (drawn once), or ``None`` for fresh
-            variants every epoch ("unlimited").
-        generator: random source for the variants.
+        epoch_size: variants per epoch: fresh ones every epoch ("unlimited" training samples) unless
+            ``train_samples`` is given.
+        train_samples: the size of a fixed training set of variants (drawn once) that every epoch
+            passes over instead.
+        generator: random source for the variants and the shuffling.
         callback: called with ``(epoch, mean loss)`` after every epoch.
 
     Returns:
@@ -237,19 +240,15 @@ def train(
     fixed = None if train_samples is None else make_variants(patterns, train_samples, mask=mask, noise=noise, bias=bias, generator=generator)
     history = []
     for epoch in range(epochs):
-        if fixed is None:
-            batches = [make_variants(patterns, batch_size, mask=mask, noise=noise, bias=bias, generator=generator)]
-        else:
-            order = torch.randperm(train_samples, generator=generator)
-            batches = [(fixed[0][part], fixed[1][part]) for part in order.split(batch_size)]
+        index, queries = fixed if fixed is not None else make_variants(patterns, epoch_size, mask=mask, noise=noise, bias=bias, generator=generator)
         total = 0.0
-        for index, queries in batches:
+        for part in torch.randperm(len(index), generator=generator).split(batch_size):
             optimizer.zero_grad()
-            loss = likelihood_loss(model.scores(queries), index)
+            loss = likelihood_loss(model.scores(queries[part]), index[part])
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(index)
-        history.append(total / sum(len(b[0]) for b in batches))
+            total += loss.item() * len(part)
+        history.append(total / len(index))
         if callback is not None:
             callback(epoch, history[-1])
     return history
