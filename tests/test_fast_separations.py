@@ -114,14 +114,17 @@ def test_compiled_fallbacks_are_exact(monkeypatch, name: str) -> None:
     torch.testing.assert_close(compiled(x), ours(x), atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("separation", ["sparsemax", "entmax15"])
-def test_hopfield_compiles_fullgraph_with_inductor(separation: str) -> None:
+@pytest.mark.parametrize(("separation", "backend"), [("sparsemax", "inductor"), ("entmax15", "aot_eager")])
+def test_hopfield_compiles_fullgraph(separation: str, backend: str) -> None:
+    """A Hopfield module with a sparse separation compiles as one graph; outputs and input gradients match eager.
+
+    (Inductor for one separation only: its C++ compilation costs ~15 s per graph on this CPU.)"""
     torch._dynamo.reset()
     hopfield = Hopfield(16, num_heads=2, separation=separation)
     x = torch.randn(2, 9, 16)
     x_eager, x_compiled = x.clone().requires_grad_(), x.clone().requires_grad_()
     eager = hopfield(x_eager)
-    compiled = torch.compile(hopfield, fullgraph=True)(x_compiled)
+    compiled = torch.compile(hopfield, fullgraph=True, backend=backend)(x_compiled)
     torch.testing.assert_close(compiled, eager, atol=1e-5, rtol=1e-5)
     compiled.square().sum().backward()
     eager.square().sum().backward()
@@ -132,7 +135,7 @@ def test_hopfield_compiles_fullgraph_with_inductor(separation: str) -> None:
 def test_compiles_with_dynamic_shapes(name: str) -> None:
     ours = FUNCTIONS[name][0]
     torch._dynamo.reset()
-    compiled = torch.compile(ours, fullgraph=True, dynamic=True, backend="aot_eager")
+    compiled = torch.compile(ours, fullgraph=True, dynamic=True, backend="eager")  # dynamo's tracing is what dynamic shapes test
     for shape in [(3, 40), (2, 5, 77)]:
         x = torch.randn(shape)
         torch.testing.assert_close(compiled(x), ours(x), atol=1e-6, rtol=0)
