@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from .ops.entmax import entmax15, entmax_bisect, sparsemax
-from .separation import Separation, get_separation
+from .separation import DensitySeparation, Separation, get_separation
 
 __all__ = ["tsallis_conjugate", "energy"]
 
@@ -68,7 +68,10 @@ def energy(
     """
     if state.dim() < 2 or stored.dim() < 2 or state.shape[-1] != stored.shape[-1]:
         raise ValueError(f"state (..., L, E) and stored (..., S, E) must share E; got {tuple(state.shape)} and {tuple(stored.shape)}")
-    alpha = get_separation(separation).alpha
+    sep = get_separation(separation)
+    if isinstance(sep, DensitySeparation):
+        return sep.energy(state, stored, scaling)
+    alpha = sep.alpha
     if isinstance(alpha, Tensor):
         alpha = alpha.reshape(alpha.shape + (1, 1)) if alpha.dim() == 1 else alpha
     scores = scaling * (state @ stored.transpose(-2, -1))

@@ -32,6 +32,7 @@ from .registry import Registry
 
 __all__ = [
     "Separation",
+    "DensitySeparation",
     "Softmax",
     "Sparsemax",
     "Entmax15",
@@ -49,6 +50,45 @@ class Separation(nn.Module):
     alpha: float | Tensor = 1.0
 
     def forward(self, scores: Tensor, dim: int = -1) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class DensitySeparation(Separation):
+    """Base class of separations that put a density over a continuous memory built from the stored patterns.
+
+    Such weights are not a function of the ``(L, S)`` score matrix, so :func:`~hopfield_layers.functional.retrieve`
+    hands the whole retrieval to :meth:`retrieve` right after validating its arguments, and
+    :func:`~hopfield_layers.energy.energy` hands the energy to :meth:`energy`.
+    Example: :class:`~hopfield_layers.memory.gibbs_density.GibbsDensity` (``"gibbs"``).
+    """
+
+    def forward(self, scores: Tensor, dim: int = -1) -> Tensor:
+        raise TypeError(f"{type(self).__name__} is a density over a continuous memory, not a function of the scores; use it through retrieve() or the Hopfield modules")
+
+    def retrieve(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        *,
+        similarity: nn.Module,
+        scaling: float | Tensor | None,
+        update_steps_max: int | Tensor | None,
+        update_steps_eps: float | Tensor,
+        key_padding_mask: Tensor | None,
+        attn_mask: Tensor | None,
+        dropout_p: float,
+        return_association: bool,
+    ) -> Tensor | tuple[Tensor, Tensor]:  # pragma: no cover - abstract
+        """The retrieval with ``retrieve()``'s validated arguments (``dropout_p`` is 0 outside training).
+
+        Shapes: ``query (B, H, L, E)``, ``key (B, H, S, E)``, ``value (B, H, S, Ev)`` → ``(B, H, L, Ev)``,
+        plus the association (its shape is the subclass's to document) with ``return_association``.
+        """
+        raise NotImplementedError
+
+    def energy(self, state: Tensor, stored: Tensor, scaling: float | Tensor) -> Tensor:  # pragma: no cover - abstract
+        """Energy ``(..., L)`` of states ``(..., L, E)`` w.r.t. stored patterns ``(..., S, E)`` (dot similarity)."""
         raise NotImplementedError
 
 
