@@ -15,6 +15,8 @@ from torch import Tensor
 
 __all__ = ["synthetic_video"]
 
+_GRATINGS = 4  # sinusoidal gratings in each scene's background texture
+
 
 def _check_positive(name: str, value: object, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -30,6 +32,7 @@ def synthetic_video(
     scene_cuts: int = 3,
     channels: int = 3,
     speed: float = 2.0,
+    texture: float = 0.5,
     seed: int = 0,
 ) -> Tensor:
     """Render a clip ``(num_frames, channels, H, W)`` with pixels in [−1, 1].
@@ -42,6 +45,7 @@ def synthetic_video(
         channels: colour channels (3 = RGB, 1 = grey).
         speed: motion cycles per clip (a shape's path frequency is drawn from [speed/2, speed]) and
             rotation rate in turns per clip (drawn from [−speed, speed]).
+        texture: amplitude of the drifting background texture (0 = plain gradients).
         seed: the clip's seed.
     """
     num_frames = _check_positive("num_frames", num_frames)
@@ -51,8 +55,9 @@ def synthetic_video(
     height, width = (resolution, resolution) if isinstance(resolution, int) and not isinstance(resolution, bool) else tuple(resolution)
     _check_positive("resolution", height)
     _check_positive("resolution", width)
-    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed < 0:
-        raise ValueError(f"speed must be a non-negative float; got {speed!r}")
+    for name, value in (("speed", speed), ("texture", texture)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative float; got {value!r}")
     g = torch.Generator().manual_seed(seed)
 
     def uniform(*shape: int, low: float = 0.0, high: float = 1.0) -> Tensor:
@@ -86,6 +91,12 @@ def synthetic_video(
     direction = torch.stack([bg_angle.cos(), bg_angle.sin()], dim=-1)[scene]  # (L, 2)
     ramp = ((grid - 0.5) @ direction.T).permute(2, 0, 1) / math.sqrt(2) + 0.5  # (L, H, W) in [0, 1]
     frames = bg_a[scene][:, :, None, None] * (1 - ramp[:, None]) + bg_b[scene][:, :, None, None] * ramp[:, None]
+    # Drifting texture: a few sinusoidal gratings per scene (like a panning camera over a textured backdrop).
+    waves = uniform(num_scenes, _GRATINGS, 2, low=-4, high=4) * 2 * math.pi  # wave vectors, up to 4 cycles per image
+    drift = uniform(num_scenes, _GRATINGS, low=-speed, high=speed) * 2 * math.pi  # phase turns per clip
+    tint = uniform(num_scenes, _GRATINGS, channels, low=-texture, high=texture)
+    argument = torch.einsum("hwc,lgc->lghw", grid, waves[scene]) + (drift[scene] * tau[:, None] + uniform(num_scenes, _GRATINGS, high=6.3)[scene])[..., None, None]
+    frames = frames + torch.einsum("lghw,lgc->lchw", torch.sin(argument), tint[scene]) / _GRATINGS
 
     edge = 0.5 / max(height, width)
     t = tau[:, None, None]
