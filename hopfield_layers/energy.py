@@ -59,7 +59,8 @@ def energy(
     Args:
         state: state patterns x, ``(..., L, E)``; a trailing ``L`` axis evaluates L states at once.
         stored: stored patterns Ξ, ``(..., S, E)``, broadcastable against ``state``'s leading dims.
-        separation: name or instance; its ``alpha`` (Tsallis index) selects the energy.
+        separation: name or instance; its ``alpha`` (Tsallis index) selects the energy. A
+            :class:`~hopfield_layers.separation.DensitySeparation` (e.g. ``"gibbs"``) computes its own.
         scaling: β, a float or a tensor broadcastable to ``(..., L, 1)`` (e.g. ``(H, 1, 1)`` per head).
         include_constant: add Ramsauer et al.'s constant ``β⁻¹ log N + ½ M²`` (softmax only) so that E ≥ 0.
 

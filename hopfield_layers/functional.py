@@ -131,7 +131,8 @@ def retrieve(
 
     With dot similarity, softmax, no update steps and no weights requested this calls
     ``torch.nn.functional.scaled_dot_product_attention``, so long sequences never materialise the
-    ``(L, S)`` matrix.
+    ``(L, S)`` matrix. A :class:`~hopfield_layers.separation.DensitySeparation` (e.g. ``"gibbs"``) is
+    handed the whole retrieval once the arguments are validated; its association has its own shape.
     """
     _check_inputs(query, key, value)
     batch, heads, tgt_len, dim = query.shape
