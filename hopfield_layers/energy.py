@@ -71,6 +71,8 @@ def energy(
         raise ValueError(f"state (..., L, E) and stored (..., S, E) must share E; got {tuple(state.shape)} and {tuple(stored.shape)}")
     sep = get_separation(separation)
     if isinstance(sep, DensitySeparation):
+        if include_constant:
+            raise ValueError("include_constant is defined for the discrete softmax energy only")
         return sep.energy(state, stored, scaling)
     alpha = sep.alpha
     if isinstance(alpha, Tensor):

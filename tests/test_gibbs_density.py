@@ -139,6 +139,8 @@ def test_errors() -> None:
         GibbsDensity(0)
     with pytest.raises(ValueError, match=r"state \(\.\.\., L, E\) and stored \(\.\.\., S, E\) must share E"):
         energy(torch.randn(3, 4), torch.randn(5, 2), separation="gibbs")
+    with pytest.raises(ValueError, match="include_constant is defined for the discrete softmax energy only"):
+        energy(torch.randn(3, 4), torch.randn(5, 4), separation="gibbs", include_constant=True)
 
 
 def test_a_density_separation_subclass_receives_the_whole_retrieval() -> None:

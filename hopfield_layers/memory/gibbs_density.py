@@ -48,6 +48,8 @@ class GibbsDensity(DensitySeparation):
     * any similarity works: it is evaluated between the queries and the compressed keys x̄(t_j) on the
       nodes (the dot product gives the paper's score ``qᵀx̄(t)``).
     * dropout acts on the quadrature weights ``w_j p(t_j)`` as it does on attention weights.
+    * patterns appended by the modules (``concat_bias_pattern``, ``add_zero_association``) are the last
+      samples of the sequence.
     * the association (``return_association=True``, ``get_association_matrix``) is the density
       p(t_j) on the nodes ``t_j = j / (num_points − 1)``: ``(B, H, L, num_points)``, integrating to 1
       under the trapezoidal rule.
