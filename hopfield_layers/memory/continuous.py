@@ -113,19 +113,23 @@ class ContinuousMemory(GibbsMemory):
         self._unbatched = unbatched
         return self
 
-    def signal(self, t: Tensor | None = None) -> Tensor:
-        """The compressed signal x̄(t) at times ``t (T,)`` (default: the quadrature nodes): ``(…, T, D)``."""
+    def _fitted(self) -> Tensor:
         if self.coefficients is None:
             raise RuntimeError("ContinuousMemory has no memory yet: call fit(patterns) first")
+        return self.coefficients
+
+    def signal(self, t: Tensor | None = None) -> Tensor:
+        """The compressed signal x̄(t) at times ``t (T,)`` (default: the quadrature nodes): ``(…, T, D)``."""
+        coefficients = self._fitted()
         if t is None:
-            t = trapezoid(self.num_points, dtype=self.coefficients.dtype, device=self.coefficients.device)[0]
-        points = self.basis(t.to(self.coefficients)) @ self.coefficients
+            t = trapezoid(self.num_points, dtype=coefficients.dtype, device=coefficients.device)[0]
+        points = self.basis(t.to(coefficients)) @ coefficients
         return points.squeeze(0) if self._unbatched else points
 
     def support(self) -> tuple[Tensor, Tensor]:
-        nodes, weights = trapezoid(self.num_points, dtype=self.coefficients.dtype if self.coefficients is not None else None)
-        points = self.signal(nodes)
-        return (points.unsqueeze(0) if self._unbatched else points), weights.log().to(points.device).unsqueeze(0)
+        coefficients = self._fitted()
+        nodes, weights = trapezoid(self.num_points, dtype=coefficients.dtype, device=coefficients.device)
+        return self.basis(nodes) @ coefficients, weights.log().unsqueeze(0)
 
     def density(self, queries: Tensor) -> Tensor:
         """The Gibbs density p(t) on the quadrature nodes for one update: ``(…, M, num_points)``."""
