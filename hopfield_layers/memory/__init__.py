@@ -5,6 +5,7 @@ from .continuous import ContinuousMemory
 from .discrete import DiscreteMemory
 from .gibbs import GibbsMemory
 from .gibbs_density import GibbsDensity
+from .retrieval import MODELS, HopfieldRetrieval, MLPRetrieval, RetrievalModel, build_model
 
 __all__ = [
     "Basis",
@@ -17,4 +18,9 @@ __all__ = [
     "ContinuousMemory",
     "DiscreteMemory",
     "GibbsDensity",
+    "MODELS",
+    "HopfieldRetrieval",
+    "MLPRetrieval",
+    "RetrievalModel",
+    "build_model",
 ]
