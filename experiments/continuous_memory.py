@@ -1,6 +1,7 @@
 """Continuous-time memories vs discrete modern Hopfield networks (Santos et al., Figures 1–4, and the cost).
 
-    python experiments/continuous_memory.py                       # full run → results/continuous_memory.md + PNGs
+    python experiments/continuous_memory.py                       # full protocol → results/continuous_memory.md + PNGs
+    python experiments/continuous_memory.py --protocol reduced    # fewer clips, sizes and nodes (≈ 1/5 of the work)
     python experiments/continuous_memory.py --quick --out /tmp/cm.md
 
 Sections (PNGs are written next to the results file):
@@ -50,6 +51,34 @@ from hopfield_layers.results import ResultsFile, mean_std  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = "Santos, Farinhas, McNamee & Martins, “Modern Hopfield Networks with Continuous-Time Memories”"
 COLOURS = {"continuous (rectangular)": "tab:blue", "continuous (Gaussian)": "tab:green", "discrete (L_sub frames)": "tab:red"}
+FULL_SIZES = [8, 16, 32, 64, 128, 256, 512]
+# Sequences per L, sequence lengths, memory sizes, the quadrature ablation, the landscapes and the cost of each protocol.
+PROTOCOLS: dict[str, dict] = {
+    "full": dict(
+        sequences=20,
+        lengths=[512, 1024, 2048],
+        sizes=FULL_SIZES,
+        ablation=dict(length=1024, sizes=[64, 256, 512, 1024], points=[16, 32, 64, 128, 256, 500, 1000, 2000, 4000]),
+        landscape=dict(grid_size=160, num_queries=8, steps=30),
+        cost=dict(lengths=[512, 1024, 2048, 4096, 8192], dim=3072, num_basis=256, rounds=3),
+    ),
+    "reduced": dict(
+        sequences=3,
+        lengths=[512, 1024, 2048],
+        sizes=[8, 32, 128, 512],
+        ablation=dict(length=1024, sizes=[64, 512], points=[16, 64, 256, 500, 2000]),
+        landscape=dict(grid_size=160, num_queries=8, steps=30),
+        cost=dict(lengths=[512, 1024, 2048, 4096], dim=3072, num_basis=256, rounds=3),
+    ),
+    "quick": dict(
+        sequences=2,
+        lengths=[32, 64],
+        sizes=[4, 8, 16],
+        ablation=dict(length=64, sizes=[4, 16], points=[8, 32, 128]),
+        landscape=dict(grid_size=30, num_queries=3, steps=4),
+        cost=dict(lengths=[128], dim=32, num_basis=16, rounds=1),
+    ),
+}
 
 
 # ---------------------------------------------------------------------------------------------- 1. landscapes
@@ -306,10 +335,11 @@ def cost(lengths: list[int], dim: int, num_basis: int, rounds: int) -> list[list
 # ---------------------------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds (used by the tests)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds (used by the tests); same as --protocol quick")
+    parser.add_argument("--protocol", choices=list(PROTOCOLS), default="full", help="clips, sizes, nodes and cost grid (see PROTOCOLS)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "continuous_memory.md")
-    parser.add_argument("--videos", type=int, default=20, help="clips per L (and for the quadrature ablation)")
-    parser.add_argument("--trajectories", type=int, default=20, help="trajectories per L")
+    parser.add_argument("--videos", type=int, default=None, help="clips per L (and for the quadrature ablation); default: the protocol's")
+    parser.add_argument("--trajectories", type=int, default=None, help="trajectories per L; default: the protocol's")
     parser.add_argument("--resolution", type=int, default=32, help="frame height = width (3 colour channels)")
     parser.add_argument("--speed", type=float, default=6.0, help="motion cycles per clip (see synthetic_video)")
     parser.add_argument("--scene-cuts", type=int, default=7)
@@ -329,23 +359,18 @@ def main() -> None:
         return
 
     torch.manual_seed(args.seed)
-    if args.quick:
+    protocol_name = "quick" if args.quick else args.protocol
+    protocol = PROTOCOLS[protocol_name]
+    args.videos = protocol["sequences"] if args.videos is None else args.videos
+    args.trajectories = protocol["sequences"] if args.trajectories is None else args.trajectories
+    lengths, sizes, ablation, landscape, cost_setup = (protocol[k] for k in ("lengths", "sizes", "ablation", "landscape", "cost"))
+    if protocol_name == "quick":
         torch.set_num_threads(1)  # tiny tensors: thread start-up would dominate
-        args.videos = args.trajectories = 2
         args.resolution, args.dim, args.num_points = 8, 16, 64
-        lengths, sizes = [32, 64], [4, 8, 16]
-        ablation = dict(length=64, sizes=[4, 16], points=[8, 32, 128])
-        landscape = dict(grid_size=30, num_queries=3, steps=4)
-        cost_setup = dict(lengths=[128], dim=32, num_basis=16, rounds=1)
-    else:
-        lengths, sizes = [512, 1024, 2048], [8, 16, 32, 64, 128, 256, 512]
-        ablation = dict(length=1024, sizes=[64, 256, 512, 1024], points=[16, 32, 64, 128, 256, 500, 1000, 2000, 4000])
-        landscape = dict(grid_size=160, num_queries=8, steps=30)
-        cost_setup = dict(lengths=[512, 1024, 2048, 4096, 8192], dim=3072, num_basis=256, rounds=3)
     stem = args.out.with_suffix("")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     results = ResultsFile(
-        title="Continuous-time memories vs discrete modern Hopfield networks" + (" (quick)" if args.quick else ""),
+        title="Continuous-time memories vs discrete modern Hopfield networks" + ("" if protocol_name == "full" else f" ({protocol_name} protocol)"),
         seeds=f"clip/trajectory i uses seed {args.seed} + i (i < {max(args.videos, args.trajectories)}); query noise seed {args.seed + 10_000}",
         description=(
             f"Reproduces the experiments of {PAPER} with `hopfield_layers.memory.ContinuousMemory` and `DiscreteMemory`. "
@@ -357,7 +382,15 @@ def main() -> None:
             f"(length scale 0.02 of the sequence, unit variance per coordinate, {args.scene_cuts} scene cuts). "
             "The paper reports these experiments as plots only; its numbers are not readable from the text available to us, "
             "so no paper column is given and the comparison with the paper is qualitative (see the notes under each section). "
-            "All timings were taken on the 2-core CPU named below, shared with other jobs."
+            "All timings were taken on the 2-core CPU named below, shared with other jobs. "
+            f"Protocol `{protocol_name}`: {args.videos} clips and {args.trajectories} trajectories per L ∈ {lengths}, memory sizes {sizes}, "
+            f"quadrature ablation with N ∈ {ablation['sizes']} and nodes ∈ {ablation['points']}, cost for L ∈ {cost_setup['lengths']}"
+            + (
+                "."
+                if protocol_name == "full"
+                else "; the full protocol (20 clips and trajectories, sizes 8 … 512 in powers of 2, "
+                "N up to 1024 and nodes up to 4000, L up to 8192) is `python experiments/continuous_memory.py` (≈ 25 min on this CPU)."
+            )
         ),
     )
 
@@ -427,7 +460,7 @@ def main() -> None:
             "of which the (L, D) output (MiB)",
         ],
         cost_rows,
-        title=f"5. Cost of retrieving all L patterns once (D = {cost_setup['dim']}, N = {cost_setup['num_basis']}, {args.num_points if args.quick else 500} nodes, one update)",
+        title=f"5. Cost of retrieving all L patterns once (D = {cost_setup['dim']}, N = {cost_setup['num_basis']}, 500 nodes, one update)",
         note=(
             "Times are medians over interleaved rounds in one process (so load drift affects all alike); the discrete memory costs "
             "O(L²·D), the continuous one O(L·N·D + N³) to fit and O(L·nodes·D) to retrieve. Memory: peak resident memory added by one "
