@@ -192,3 +192,15 @@ def test_module_padding_and_association_mask() -> None:
     torch.testing.assert_close(out[1:], alone, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="GibbsDensity cannot apply attn_mask/association_mask"):
         hopfield(x, association_mask=torch.zeros(9, 9, dtype=torch.bool))
+
+
+def test_footprint_similarity_on_the_compressed_keys() -> None:
+    """A similarity with per-head parameters works on the nodes; one with per-stored-pattern parameters cannot."""
+    x = torch.randn(2, 10, 16)
+    hopfield = Hopfield(16, num_heads=2, separation={"name": "gibbs", "num_basis": 4, "num_points": 32}, similarity="footprint")
+    out = hopfield(x)
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(hopfield.association_core.similarity.weight.grad).all()
+    per_pattern = Hopfield(16, num_heads=2, separation="gibbs", similarity={"name": "footprint", "per_pattern": True, "num_patterns": 10})
+    with pytest.raises(ValueError, match=r"num_patterns=10 needs key \(B, H, 10, E\)"):
+        per_pattern(x)

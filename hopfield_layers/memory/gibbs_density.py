@@ -46,7 +46,8 @@ class GibbsDensity(DensitySeparation):
     * ``attn_mask`` / ``association_mask`` must be ``None``: one continuous memory is shared by all
       queries, so there is no (query, stored pattern) pair to block.
     * any similarity works: it is evaluated between the queries and the compressed keys x̄(t_j) on the
-      nodes (the dot product gives the paper's score ``qᵀx̄(t)``).
+      nodes (the dot product gives the paper's score ``qᵀx̄(t)``); one with parameters per stored
+      pattern (``footprint`` with ``per_pattern``/``prior_bias``) does not apply, as the keys are the nodes.
     * dropout acts on the quadrature weights ``w_j p(t_j)`` as it does on attention weights.
     * patterns appended by the modules (``concat_bias_pattern``, ``add_zero_association``) are the last
       samples of the sequence.
