@@ -240,20 +240,12 @@ class TemporalKernelMemory(nn.Module):
             raise RuntimeError("TemporalKernelMemory has no frames yet: call fit(frames) first")
         return self.patterns
 
+    def _energy_kwargs(self) -> dict[str, float | str]:
+        return dict(beta=self.beta, sigma=self.sigma, lam=self.lam, lam_f=self.lam_f, mu=self.mu, interaction=self.interaction)
+
     def energy(self, state: Tensor, step: int | Tensor, return_grad: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         """``E(s, m)`` for states ``(B, d)`` against the stored clips (see :func:`sequence_energy`)."""
-        return sequence_energy(
-            state,
-            self._stored(),
-            step,
-            beta=self.beta,
-            sigma=self.sigma,
-            lam=self.lam,
-            lam_f=self.lam_f,
-            mu=self.mu,
-            interaction=self.interaction,
-            return_grad=return_grad,
-        )
+        return sequence_energy(state, self._stored(), step, return_grad=return_grad, **self._energy_kwargs())
 
     @torch.no_grad()
     def retrieve(self, start: Tensor | None = None) -> SequenceRetrieval:
@@ -273,7 +265,7 @@ class TemporalKernelMemory(nn.Module):
 
             def objective(x: Tensor, rows: Tensor, step: Tensor = step) -> tuple[Tensor, Tensor]:
                 frames = patterns if rows.shape[0] == batch else patterns.index_select(0, rows)
-                return self._energy_rows(x, frames, step[rows])
+                return sequence_energy(x, frames, step[rows], return_grad=True, **self._energy_kwargs())
 
             result = lbfgs(objective, state, tol=self.tol, max_iter=self.max_iter, history=self.history)
             state = result.x
@@ -283,9 +275,6 @@ class TemporalKernelMemory(nn.Module):
         if self._unbatched:
             frames = frames[0]
         return SequenceRetrieval(states, frames, iterations, evaluations, converged)
-
-    def _energy_rows(self, x: Tensor, frames: Tensor, step: Tensor) -> tuple[Tensor, Tensor]:
-        return sequence_energy(x, frames, step, beta=self.beta, sigma=self.sigma, lam=self.lam, lam_f=self.lam_f, mu=self.mu, interaction=self.interaction, return_grad=True)
 
     def frame_mse(self, states: Tensor) -> Tensor:
         """Per-frame error ``MSE_k = ‖ŝ_k − s⁽ᵏ⁾‖² / d`` of retrieved states ``(B, N, d)`` in normalised units: ``(B, N)``."""
