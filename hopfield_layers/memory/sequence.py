@@ -12,7 +12,8 @@ one of three dense Hopfield functionals Φ (``interaction``):
 * ``"lse_max"`` (the paper's functional): ``Φ = (1/β) log Σ_k w_k(m) exp(β x_k) + max_k x_k``;
 * ``"lse"`` (plain log-sum-exp): ``Φ = (1/β) log Σ_k w_k(m) exp(β x_k)``;
 * ``"exp"`` (exponential F of dense associative memories): ``Φ = (1/β) Σ_k w_k(m) exp(β (x_k − d))``.
-  The shift by ``d = ‖s⁽ᵏ⁾‖²`` only rescales F by ``e^{−βd}`` and keeps it finite for image-sized d.
+  The shift by the dimension ``d`` (= ``‖s⁽ᵏ⁾‖²`` for normalised frames) only rescales F by ``e^{−βd}``
+  and keeps it finite for image-sized d.
   Φ grows faster than the quadratic terms, so this energy is unbounded below far from the stored
   frames: retrieval finds the local minimum reached from the start, with no global guarantee.
 
@@ -74,14 +75,15 @@ def normalize_frames(frames: Tensor) -> tuple[Tensor, Tensor]:
     return flat * (math.sqrt(flat.shape[-1]) / norms)[..., None], norms
 
 
-def temporal_log_weights(num_frames: int, step: Tensor, sigma: float) -> Tensor:
+def temporal_log_weights(num_frames: int, step: Tensor, sigma: float, dtype: torch.dtype | None = None) -> Tensor:
     """``log w_k(m)``, the normalised Gaussian kernel around ``m``: ``step (B,) -> (B, N)``.
 
     ``sigma = inf`` gives uniform weights (no temporal kernel).
     """
-    k = torch.arange(num_frames, device=step.device, dtype=torch.get_default_dtype())
+    dtype = dtype or torch.get_default_dtype()
+    k = torch.arange(num_frames, device=step.device, dtype=dtype)
     if math.isinf(sigma):
-        return torch.full((step.shape[0], num_frames), -math.log(num_frames), device=step.device)
+        return torch.full((step.shape[0], num_frames), -math.log(num_frames), device=step.device, dtype=dtype)
     logits = -((k[None, :] - step[:, None].to(k.dtype)) ** 2) / (2.0 * sigma**2)
     return logits - torch.logsumexp(logits, dim=-1, keepdim=True)
 
@@ -126,7 +128,7 @@ def sequence_energy(
     mu_m = torch.where(step > 0, mu, 0.0).to(state.dtype)
 
     overlaps = (frames @ state[..., None]).squeeze(-1)  # (B, N): x_k = <s, s_k>
-    logits = beta * overlaps + temporal_log_weights(num_frames, step, sigma).to(state.dtype)
+    logits = beta * overlaps + temporal_log_weights(num_frames, step, sigma, state.dtype)
     lse = torch.logsumexp(logits, dim=-1) / beta
     p = torch.softmax(logits, dim=-1)
     if interaction == "exp":
