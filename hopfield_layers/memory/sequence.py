@@ -14,8 +14,11 @@ one of three dense Hopfield functionals Φ (``interaction``):
 * ``"exp"`` (exponential F of dense associative memories): ``Φ = (1/β) Σ_k w_k(m) exp(β (x_k − d))``.
   The shift by the dimension ``d`` (= ``‖s⁽ᵏ⁾‖²`` for normalised frames) only rescales F by ``e^{−βd}``
   and keeps it finite for image-sized d.
-  Φ grows faster than the quadratic terms, so this energy is unbounded below far from the stored
-  frames: retrieval finds the local minimum reached from the start, with no global guarantee.
+  Φ grows faster than the quadratic terms, so this energy is unbounded below: retrieval can only find
+  a local minimum. Along ``s = (1 + ε) s⁽ᵐ⁾`` the outward pull ``≈ W e^{βdε}`` (W ≤ 1: the weight
+  of the frames close to ``s⁽ᵐ⁾``) must meet the anchor's ``(λ + 2λ_f) ε``, so a minimum near the
+  frame needs ``β d W ≲ (λ + 2λ_f)/e``, safely ``β ≲ (λ + 2λ_f)/(e d)``; for larger β L-BFGS runs
+  off until the energy overflows.
 
 The μ term is absent for ``m = 0``. The gradient is analytic: ``∇Φ = Σ_k p_k(m) s⁽ᵏ⁾ + s⁽ᵏ*⁾`` with
 the weighted softmax ``p_k(m) ∝ w_k(m) exp(β x_k)`` and the arg-max frame ``k*`` (``lse_max``).
@@ -265,9 +268,13 @@ class TemporalKernelMemory(nn.Module):
         for m in range(num_frames):
             step = torch.full((batch,), m, dtype=torch.long, device=patterns.device)
 
-            def objective(x: Tensor, rows: Tensor, step: Tensor = step) -> tuple[Tensor, Tensor]:
-                frames = patterns if rows.shape[0] == batch else patterns.index_select(0, rows)
-                return sequence_energy(x, frames, step[rows], return_grad=True, **self._energy_kwargs())
+            def objective(x: Tensor, rows: Tensor, step: Tensor = step, padded: Tensor = state) -> tuple[Tensor, Tensor]:
+                # Evaluate all B clips (rows that are not asked for keep their current state): gathering
+                # a subset of (N, d) frame stacks would copy as many bytes as the evaluation reads.
+                if rows.shape[0] < batch:
+                    x = padded.index_copy(0, rows, x)
+                energy, grad = sequence_energy(x, patterns, step, return_grad=True, **self._energy_kwargs())
+                return energy[rows], grad[rows]
 
             result = lbfgs(objective, state, tol=self.tol, max_iter=self.max_iter, history=self.history)
             state = result.x
