@@ -20,11 +20,13 @@ one of three dense Hopfield functionals Φ (``interaction``):
   frame needs ``β d W ≲ (λ + 2λ_f)/e``, safely ``β ≲ (λ + 2λ_f)/(e d)``; for larger β L-BFGS runs
   off until the energy overflows.
 
-The μ term is absent for ``m = 0``. The gradient is analytic: ``∇Φ = Σ_k p_k(m) s⁽ᵏ⁾ + s⁽ᵏ*⁾`` with
+``s⁽ᵐ⁻¹⁾`` is the stored frame m − 1; the μ term is absent for ``m = 0``. The gradient is analytic: ``∇Φ = Σ_k p_k(m) s⁽ᵏ⁾ + s⁽ᵏ*⁾`` with
 the weighted softmax ``p_k(m) ∝ w_k(m) exp(β x_k)`` and the arg-max frame ``k*`` (``lse_max``).
 
-**Retrieval guarantee** (derived here; the bound holds for every stationary point, so for the global
-minimum and for whatever local minimum L-BFGS returns). Setting ``∇E = 0`` gives
+**Retrieval guarantee** (derived here: the paper states its own global-minimum condition G(λ_f), whose
+text could not be consulted for this implementation, so this is not claimed to be its formula). The
+bound holds for every stationary point, so for the global minimum and for whatever local minimum
+L-BFGS returns. Setting ``∇E = 0`` gives
 ``A (s − s⁽ᵐ⁾) = 2μ (s⁽ᵐ⁻¹⁾ − s⁽ᵐ⁾) − λ s⁽ᵐ⁾ + ∇Φ`` with ``A = λ + 2λ_f + 2μ`` and ``‖∇Φ‖ ≤ c√d``
 (``c = 2`` for ``lse_max``, 1 for ``lse``), hence the per-component error
 
