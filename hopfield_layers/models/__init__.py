@@ -1,0 +1,1 @@
+"""Task networks built from the Hopfield layers (plain ``nn.Module`` s, used by the Lightning recipes)."""
