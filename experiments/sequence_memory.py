@@ -346,7 +346,9 @@ def main() -> None:
         note=(
             "Here nothing but the Gaussian weights w_k(m) tells the energy which frame is due, and the state starts in the basin of the "
             "previous frame: a kernel that is too wide (or uniform, σ = inf) leaves retrieval stuck near the first frames, one that is "
-            "too narrow gives weight to frame m only and the max term still pulls towards frame m − 1."
+            "too narrow gives weight to frame m only and the max term still pulls towards frame m − 1. At an abrupt scene change the "
+            "state starts in the basin of the previous scene's last frame, so without the anchor every σ misses frames after a change; "
+            "the anchor λ_f of 4a removes this dependence on the starting point."
         ),
     )
     dim = clip.frames[0].numel()
