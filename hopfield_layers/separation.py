@@ -37,6 +37,7 @@ __all__ = [
     "Sparsemax",
     "Entmax15",
     "Entmax",
+    "Polynomial",
     "SEPARATIONS",
     "register_separation",
     "get_separation",
@@ -198,3 +199,33 @@ class Entmax(Separation):
         alpha = self.alpha
         shown = [round(a, 4) for a in alpha.detach().flatten().tolist()] if isinstance(alpha, Tensor) else alpha
         return f"alpha={shown}, learnable={self.learnable}, num_heads={self.num_heads}"
+
+
+@register_separation("polynomial", "poly")
+class Polynomial(Separation):
+    """Polynomial separation ``p_i = max(z_i, 0)^n / Σ_j max(z_j, 0)^n`` (n = ``degree``).
+
+    The one-step retrieval of a continuous dense associative memory with interaction function
+    ``F(x) = max(x, 0)^(n+1) / (n+1)`` (Krotov & Hopfield 2016), normalised: ``ξ ← Σ_μ p_μ x_μ``.
+    Computed as ``softmax(n · log max(z, 0))``. It is invariant to the scale β > 0; a row without any
+    positive score gets zero weights. There is no Tsallis entropy behind it, so it has no ``alpha`` and
+    :func:`hopfield_layers.energy.energy` does not apply.
+    """
+
+    def __init__(self, degree: int = 10) -> None:
+        super().__init__()
+        if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
+            raise ValueError(f"degree must be a positive int; got {degree!r}")
+        self.degree = degree
+
+    @property
+    def alpha(self) -> float:  # type: ignore[override]
+        raise ValueError("the polynomial separation has no Tsallis index alpha (its energy is -sum_mu F(x_mu), not an entmax energy)")
+
+    def forward(self, scores: Tensor, dim: int = -1) -> Tensor:
+        positive = scores > 0
+        logits = torch.where(positive, self.degree * torch.log(torch.where(positive, scores, torch.ones_like(scores))), float("-inf"))
+        return Softmax()(logits, dim=dim)
+
+    def extra_repr(self) -> str:
+        return f"degree={self.degree}"
