@@ -127,7 +127,7 @@ class TrainEpochTimer(Callback):
         self._start = self._now(trainer)
 
     def on_validation_epoch_start(self, trainer: Trainer, module: LightningModule) -> None:
-        if self._start is not None and trainer.training:
+        if self._start is not None:  # the validation inside a training epoch (the sanity check comes before any epoch)
             self.seconds.append(self._now(trainer) - self._start)
             self._start = None
 
