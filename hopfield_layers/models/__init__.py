@@ -1,4 +1,4 @@
-"""Task networks built from the Hopfield modules (plain ``nn.Module``s, usable with or without Lightning)."""
+"""Task networks built from the Hopfield layers (plain ``nn.Module`` s, used by the Lightning recipes)."""
 
 from .vit import HopfieldViT, HopfieldViTBlock, PatchEmbedding
 
