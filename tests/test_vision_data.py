@@ -25,6 +25,7 @@ from hopfield_layers.data.download import DataIntegrityError, download_and_extra
 from hopfield_layers.data.image_transforms import ImageAugmentation, channel_mean_std, normalize, random_crop, random_horizontal_flip, to_float
 from hopfield_layers.data.paths import DataNotFoundError
 from hopfield_layers.data.vision import CIFAR10, CIFAR100, CifarSpec, VisionDataModule, load_cifar, load_tiny_imagenet, load_vision_dataset
+from hopfield_layers.lit import TaskModule
 from hopfield_layers.models import HopfieldViT
 
 PER_FILE = 6
@@ -275,24 +276,6 @@ def test_augmentation_errors() -> None:
 
 
 # -------------------------------------------------------------------------------- data module
-class _Classifier(L.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.network = HopfieldViT(embed_dim=16, depth=1, num_heads=2, patch_size=8, num_classes=10, hopfield={"separation": "sparsemax"})
-        self.seen: list[tuple[torch.dtype, float]] = []
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        images, labels = batch
-        self.seen.append((images.dtype, float(images.mean())))
-        return torch.nn.functional.cross_entropy(self.network(images), labels)
-
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self.log("val_loss", torch.nn.functional.cross_entropy(self.network(batch[0]), batch[1]))
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=1e-3)
-
-
 @pytest.fixture
 def fake_cifar10(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A tiny CIFAR-10 on disk, registered with its own checksums for this test only."""
@@ -304,32 +287,46 @@ def test_data_module_splits_and_normalises(fake_cifar10: Path) -> None:
     data = VisionDataModule("cifar10", root=str(fake_cifar10), batch_size=4, val_size=5)
     assert (data.num_classes, data.image_size) == (10, 32)
     data.setup("fit")
-    assert len(data.train_set) == 5 * PER_FILE - 5 and len(data.val_set) == 5 and len(data.test_set) == PER_FILE
+    assert {name: len(split) for name, split in data.splits.items()} == {"train": 5 * PER_FILE - 5, "val": 5, "test": PER_FILE}
     images, labels = next(iter(data.val_dataloader()))
     normalised, _ = data.on_after_batch_transfer((images, labels), 0)
     assert normalised.dtype == torch.float32 and abs(float(normalised.mean())) < 0.5
-    assert VisionDataModule("cifar10", root=str(fake_cifar10), val_size=0, train_size=3).setup("fit") is None
+    small = VisionDataModule("cifar10", root=str(fake_cifar10), val_size=0, train_size=3)
+    small.setup("fit")
+    assert len(small.splits["train"]) == 3 and small.splits["val"] is small.splits["test"]  # val_size=0 validates on the test set
 
 
 def test_data_module_trains_two_steps(fake_cifar10: Path) -> None:
     data = VisionDataModule("cifar10", root=str(fake_cifar10), batch_size=4, val_size=4)
     data.setup("fit")
-    augmentation, modes = data.augmentation, []
-    data.augmentation = lambda images, train: modes.append(train) or augmentation(images, train)
-    model = _Classifier()
+    augmentation, seen = data.augmentation, []
+
+    def recording(images: torch.Tensor, train: bool) -> torch.Tensor:
+        out = augmentation(images, train)
+        seen.append((train, images.dtype, out.dtype))
+        return out
+
+    data.augmentation = recording
+    network = HopfieldViT(embed_dim=16, depth=1, num_heads=2, patch_size=8, num_classes=10, hopfield={"separation": "sparsemax"})
+    model = TaskModule(network, task="multiclass", num_classes=10)
     trainer = L.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, limit_val_batches=1)
     trainer.fit(model, datamodule=data)
-    assert trainer.global_step == 2 and len(model.seen) == 2
-    assert all(dtype == torch.float32 for dtype, _ in model.seen)  # augmented + normalised on the device
+    assert trainer.global_step == 2
+    assert all((before, after) == (torch.uint8, torch.float32) for _, before, after in seen)  # uint8 batches normalised on the device
+    modes = [train for train, _, _ in seen]
     assert modes.count(True) == 2 and modes.count(False) >= 1  # crop/flip in training only (sanity check + validation)
 
 
 def test_data_module_errors(fake_cifar10: Path) -> None:
     with pytest.raises(ValueError, match="dataset must be one of"):
         VisionDataModule("svhn")
-    with pytest.raises(ValueError, match="batch_size must be an int >= 1; got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive int; got 0"):
         VisionDataModule(batch_size=0)
+    with pytest.raises(ValueError, match="val_size must be an int >= 0; got -1"):
+        VisionDataModule(val_size=-1)
     with pytest.raises(ValueError, match="val_size must be smaller than the 30 training images; got 30"):
         VisionDataModule(root=str(fake_cifar10), val_size=30).setup()
+    with pytest.raises(ValueError, match=r"train_size must be in \[1, 25\]; got 26"):
+        VisionDataModule(root=str(fake_cifar10), val_size=5, train_size=26).setup()
     with pytest.raises(RuntimeError, match="call setup"):
-        VisionDataModule(root=str(fake_cifar10)).train_dataloader()
+        VisionDataModule(root=str(fake_cifar10)).on_after_batch_transfer((torch.zeros(1, 3, 32, 32, dtype=torch.uint8), torch.zeros(1)), 0)

@@ -27,12 +27,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
+from ..lit.datamodule import SplitDataModule
 from .download import DataIntegrityError, download_and_extract, verify_md5
 from .image_transforms import ImageAugmentation, channel_mean_std
 from .paths import DataNotFoundError, data_root, require_file
@@ -308,25 +308,26 @@ def load_vision_dataset(name: str, split: Split = "train", root: str | os.PathLi
 
 
 # ---------------------------------------------------------------------------------- data module
-class VisionDataModule(L.LightningDataModule):
+class VisionDataModule(SplitDataModule):
     """Image classification data: in-memory uint8 tensors, augmented and normalised on the device.
 
     The training images are split (seeded) into ``train`` and a ``val_size`` validation set used for
     model selection; the test set is CIFAR's test batch or Tiny ImageNet's labelled val folder.
     ``val_size=0`` validates on the test set (the protocol of the U-Hop / A-Hop image experiments).
     Normalisation uses the per-channel mean/std of the training split. Training batches get a random
-    crop (``crop_padding``) and horizontal flip when ``augment`` is on.
+    crop (``crop_padding``) and horizontal flip when ``augment`` is on. Batches are
+    ``(images (B, C, H, W) float, labels (B,) int64)``.
 
     Args:
         dataset: ``"cifar10"``, ``"cifar100"`` or ``"tinyimagenet"``.
         root: data root (default ``$HOPFIELD_DATA``).
-        batch_size: training batch size; ``eval_batch_size`` for validation/test (default: the same).
         val_size: training images held out for validation.
         train_size: use only this many (random, seeded) training images (``None``: all).
         augment, crop_padding, horizontal_flip: training augmentation.
-        num_workers: DataLoader workers (the data are in memory; 0 is usually enough).
         download: fetch the official archive if the files are missing.
         split_seed: seed of the train/validation split and of the ``train_size`` subset.
+        batch_size, eval_batch_size, num_workers: see :class:`~hopfield_layers.lit.datamodule.SplitDataModule`
+            (the data are in memory; ``num_workers=0`` is usually enough).
     """
 
     def __init__(
@@ -344,21 +345,17 @@ class VisionDataModule(L.LightningDataModule):
         download: bool = False,
         split_seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, eval_batch_size, num_workers)
         if dataset not in VISION_DATASETS:
             raise ValueError(f"dataset must be one of {sorted(VISION_DATASETS)}; got {dataset!r}")
-        for name, value in (("batch_size", batch_size), ("val_size", val_size), ("crop_padding", crop_padding), ("num_workers", num_workers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "batch_size" else 0):
-                raise ValueError(f"{name} must be an int >= {1 if name == 'batch_size' else 0}; got {value!r}")
+        for name, value in (("val_size", val_size), ("crop_padding", crop_padding)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0; got {value!r}")
         self.save_hyperparameters()
         self.dataset, self.root, self.download = dataset, root, download
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
-        self.val_size, self.train_size, self.split_seed, self.num_workers = val_size, train_size, split_seed, num_workers
+        self.val_size, self.train_size, self.split_seed = val_size, train_size, split_seed
         self.augment, self.crop_padding, self.horizontal_flip = augment, crop_padding, horizontal_flip
         self.augmentation: ImageAugmentation | None = None
-        self.train_set: TensorDataset | None = None
-        self.val_set: TensorDataset | None = None
-        self.test_set: TensorDataset | None = None
 
     @property
     def num_classes(self) -> int:
@@ -373,9 +370,7 @@ class VisionDataModule(L.LightningDataModule):
             for split in ("train", "test"):
                 load_vision_dataset(self.dataset, split, self.root, download=True)
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is not None:
-            return
+    def build(self, stage: str | None) -> dict[str, Dataset]:
         train = load_vision_dataset(self.dataset, "train", self.root)
         test = load_vision_dataset(self.dataset, "test", self.root)
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.split_seed))
@@ -389,24 +384,12 @@ class VisionDataModule(L.LightningDataModule):
         mean, std = channel_mean_std(train.images[train_index])
         crop = self.crop_padding if self.augment else 0
         self.augmentation = ImageAugmentation(mean, std, crop_padding=crop, horizontal_flip=self.augment and self.horizontal_flip)
-        self.train_set = TensorDataset(train.images[train_index], train.labels[train_index])
-        self.test_set = TensorDataset(test.images, test.labels)
-        self.val_set = TensorDataset(train.images[val_index], train.labels[val_index]) if self.val_size else self.test_set
-
-    def _loader(self, dataset: TensorDataset | None, shuffle: bool) -> DataLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() before asking for a data loader")
-        batch_size = self.batch_size if shuffle else self.eval_batch_size
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=self.num_workers, drop_last=False, persistent_workers=self.num_workers > 0)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, shuffle=False)
+        test_set = TensorDataset(test.images, test.labels)
+        return {
+            "train": TensorDataset(train.images[train_index], train.labels[train_index]),
+            "val": TensorDataset(train.images[val_index], train.labels[val_index]) if self.val_size else test_set,
+            "test": test_set,
+        }
 
     def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
         """Augment (training only) and normalise the uint8 batch on its device."""
