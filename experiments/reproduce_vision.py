@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--download", action="store_true", help="fetch the official archives into the data root (md5-checked)")
     parser.add_argument("--timing-batch", type=int, default=32, help="batch size of the step timing")
     parser.add_argument("--timing-rounds", type=int, default=10, help="interleaved rounds of the step timing")
+    parser.add_argument("--timing-depth", type=int, help="blocks of the timed networks (default: the configs' 6)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "vision.md")
     options = parser.parse_args(argv)
     defaults = QUICK if options.quick else FULL
@@ -308,6 +309,8 @@ def main(argv: list[str] | None = None) -> Path:
         results.add_text("\n".join(lines))
 
     timing_overrides = QUICK_NETWORK if options.quick else {}
+    if options.timing_depth is not None:
+        timing_overrides = {**timing_overrides, "depth": options.timing_depth}
     times = time_training_steps(timing_overrides, options.timing_batch, options.timing_rounds)
     base = statistics.median(times[BASELINE])
     results.add_table(
@@ -316,9 +319,15 @@ def main(argv: list[str] | None = None) -> Path:
         title=f"Time per training step on this machine's CPU, synthetic 32×32 batches of {options.timing_batch}",
         note=(
             f"CPU step times, NOT GPU epoch times: forward, cross-entropy, backward and an Adam step of each variant's network "
-            f"({'tiny quick-mode network' if options.quick else 'the configs/vision/cifar10_*.yaml network'}), on random images, "
-            f"{options.timing_rounds} rounds interleaved in one process after 2 warm-up steps; median per variant. "
-            + "Timings were taken on the shared 2-core development CPU unless the hardware line above says otherwise."
+            f"({'tiny quick-mode network' if options.quick else 'the configs/vision/cifar10_*.yaml network'}"
+            + (
+                f" with {options.timing_depth} block(s) instead of {load_config('cifar10', BASELINE)['model']['network']['init_args']['depth']}"
+                if options.timing_depth is not None
+                else ""
+            )
+            + f"), on random images, "
+            f"{options.timing_rounds} rounds interleaved in one process after 2 warm-up steps; median per variant "
+            "(defaults: batches of 32, 10 rounds, the configs' depth). " + "Timings were taken on the shared 2-core development CPU unless the hardware line above says otherwise."
         ),
     )
     path = results.write(options.out)
