@@ -1,4 +1,5 @@
-"""Datasets and data modules. Everything reads from a data root (argument or ``$HOPFIELD_DATA``); nothing downloads."""
+"""Datasets and data modules. Everything reads from a data root (argument or ``$HOPFIELD_DATA``); nothing downloads unless
+asked to (``download=True``)."""
 
 from .paths import DataNotFoundError, data_root, require_file
 
