@@ -1,0 +1,1 @@
+"""Task models built on the library's similarities, separations and modules."""
