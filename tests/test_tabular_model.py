@@ -27,7 +27,7 @@ def test_shapes_and_scores_are_the_similarity() -> None:
     torch.testing.assert_close(model.scores(x), x @ model.patterns.T)
     euclidean = MemoryClassifier(5, num_classes=3, num_patterns=7, similarity=NegativeEuclidean(), hidden_sizes=())
     assert euclidean(x).shape == (11, 3)
-    torch.testing.assert_close(euclidean.scores(x), -torch.cdist(x, euclidean.patterns) ** 2, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(euclidean.scores(x), -(torch.cdist(x, euclidean.patterns) ** 2), atol=1e-4, rtol=1e-4)
 
 
 def test_layer_norm_makes_the_read_out_scale_free() -> None:
@@ -86,7 +86,15 @@ def test_learns_a_nonlinear_problem(loss: str) -> None:
     assert accuracy > 0.95
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"input_size": 0}, "input_size must be a positive int"), ({"num_patterns": 2.5}, "num_patterns must be a positive int"), ({"num_classes": True}, "num_classes must be a positive int"), ({"dropout": 1.0}, r"dropout must be in \[0, 1\)")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"input_size": 0}, "input_size must be a positive int"),
+        ({"num_patterns": 2.5}, "num_patterns must be a positive int"),
+        ({"num_classes": True}, "num_classes must be a positive int"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+    ],
+)
 def test_constructor_errors(kwargs: dict, message: str) -> None:
     arguments = {"input_size": 5, "similarity": "dot"} | kwargs
     with pytest.raises(ValueError, match=message):

@@ -256,7 +256,9 @@ def encode(frames: TabularFrames, train_rows: np.ndarray | None = None, eval_row
     def tensor(array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
-    return TabularTensors(tensor(train), torch.as_tensor(y_train, dtype=torch.long), tensor(evaluation), torch.as_tensor(y_eval, dtype=torch.long), list(preprocessor.get_feature_names_out()))
+    return TabularTensors(
+        tensor(train), torch.as_tensor(y_train, dtype=torch.long), tensor(evaluation), torch.as_tensor(y_eval, dtype=torch.long), list(preprocessor.get_feature_names_out())
+    )
 
 
 def cv_folds(frames: TabularFrames, num_folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
