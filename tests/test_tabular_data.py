@@ -12,7 +12,7 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("sklearn")
 
 from hopfield_layers.data import DataNotFoundError  # noqa: E402
-from hopfield_layers.data.tabular import cv_folds, encode, headline_metric, load_tabular  # noqa: E402
+from hopfield_layers.data.tabular import TabularDataModule, cv_folds, encode, headline_metric, load_tabular  # noqa: E402
 
 # (rows in train, rows in test, positive rate in train to 3 decimals, encoded features)
 EXPECTED = {
@@ -140,3 +140,22 @@ def test_cv_folds_are_stratified_and_cover_the_training_rows(tmp_path: Path) -> 
 def test_headline_metric() -> None:
     assert headline_metric(0.24) == "accuracy" and headline_metric(0.5) == "accuracy"
     assert headline_metric(0.117) == "roc_auc" and headline_metric(0.85) == "roc_auc" and headline_metric(0.2) == "roc_auc"
+
+
+def test_data_module_folds_and_test_split(tmp_path: Path) -> None:
+    _write_vaccine(tmp_path, rows=100)
+    module = TabularDataModule("vaccine", str(tmp_path), batch_size=16, fold=2)
+    assert module.num_features == encode(load_tabular("vaccine", tmp_path)).num_features
+    assert module.metric == "accuracy" and module.positive_rate == 0.25
+    x, y = next(iter(module.train_dataloader()))
+    assert x.shape == (16, module.num_features) and y.dtype == torch.long
+    assert len(module.train_dataloader().dataset) == 64 and len(module.val_dataloader().dataset) == 16
+    full = TabularDataModule("vaccine", str(tmp_path))
+    assert len(full.train_dataloader().dataset) == 80 and len(full.test_dataloader().dataset) == 20
+
+
+def test_data_module_errors() -> None:
+    with pytest.raises(ValueError, match="unknown tabular dataset 'iris'"):
+        TabularDataModule("iris")
+    with pytest.raises(ValueError, match=r"fold must be in \[0, num_folds\) = \[0, 5\); got 5"):
+        TabularDataModule("adult", fold=5)

@@ -31,13 +31,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader, TensorDataset
 
 from .paths import require_file
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DATASETS", "TabularFrames", "TabularTensors", "load_tabular", "encode", "cv_folds", "headline_metric"]
+__all__ = ["DATASETS", "TabularFrames", "TabularTensors", "TabularDataModule", "load_tabular", "encode", "cv_folds", "headline_metric"]
 
 _FOLDER = Path("tabular")
 _MISSING = "__missing__"
@@ -269,3 +271,78 @@ def cv_folds(frames: TabularFrames, num_folds: int = 5, seed: int = 0) -> list[t
         raise ValueError(f"num_folds must be at least 2; got {num_folds}")
     folds = StratifiedKFold(n_splits=num_folds, shuffle=True, random_state=seed)
     return list(folds.split(np.zeros(len(frames.y_train)), frames.y_train))
+
+
+class TabularDataModule(LightningDataModule):
+    """Batches of one tabular dataset for Lightning.
+
+    Without ``fold`` the training split is trained on and the test split evaluated (validation and
+    test loaders both give the test rows: the recipe trains for a fixed number of epochs, so they only
+    monitor). With ``fold = k`` the model trains on the other folds of the training split and
+    evaluates on fold ``k`` (cross-validation); the test split is not touched.
+
+    Args:
+        dataset: one of :data:`DATASETS`.
+        data_root: data root (default ``$HOPFIELD_DATA``).
+        batch_size: training batch size.
+        fold: cross-validation fold to hold out, or ``None``.
+        num_folds, cv_seed: the stratified cross-validation split.
+        split_seed, test_fraction, target: passed to :func:`load_tabular`.
+        eval_batch_size: batch size of the evaluation loaders.
+
+    After :meth:`setup`: ``tensors`` (:class:`TabularTensors`), ``num_features``, ``positive_rate``
+    and ``metric`` (the paper's metric for this dataset).
+    """
+
+    def __init__(
+        self,
+        dataset: str,
+        data_root: str | None = None,
+        batch_size: int = 1000,
+        fold: int | None = None,
+        num_folds: int = 5,
+        cv_seed: int = 0,
+        split_seed: int = 0,
+        test_fraction: float = 0.2,
+        target: str = "h1n1_vaccine",
+        eval_batch_size: int = 4096,
+    ) -> None:
+        super().__init__()
+        if dataset not in DATASETS:
+            raise ValueError(f"unknown tabular dataset {dataset!r}; expected one of {list(DATASETS)}")
+        if fold is not None and not 0 <= fold < num_folds:
+            raise ValueError(f"fold must be in [0, num_folds) = [0, {num_folds}); got {fold}")
+        self.save_hyperparameters()
+        self.tensors: TabularTensors | None = None
+        self.positive_rate = float("nan")
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.tensors is not None:
+            return
+        hp = self.hparams
+        frames = load_tabular(hp.dataset, hp.data_root, test_fraction=hp.test_fraction, split_seed=hp.split_seed, target=hp.target)
+        rows = (None, None) if hp.fold is None else cv_folds(frames, hp.num_folds, hp.cv_seed)[hp.fold]
+        self.tensors = encode(frames, *rows)
+        self.positive_rate = frames.positive_rate
+
+    @property
+    def num_features(self) -> int:
+        """Number of encoded features ``F`` (loads the data on first use)."""
+        self.setup()
+        return self.tensors.num_features
+
+    @property
+    def metric(self) -> str:
+        self.setup()
+        return headline_metric(self.positive_rate)
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        return DataLoader(TensorDataset(self.tensors.x_train, self.tensors.y_train), batch_size=self.hparams.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return DataLoader(TensorDataset(self.tensors.x_eval, self.tensors.y_eval), batch_size=self.hparams.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
