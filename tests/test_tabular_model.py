@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from hopfield_layers import NegativeEuclidean
-from hopfield_layers.models.tabular import MemoryClassifier, classification_loss, positive_score
+from hopfield_layers.models.tabular import MemoryClassifier, OneHotLoss, classification_loss, positive_score
 
 
 def _blobs(n: int = 400, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,6 +68,7 @@ def test_losses_on_the_one_hot_label() -> None:
     torch.testing.assert_close(classification_loss(outputs, labels), ((outputs - onehot) ** 2).mean())
     torch.testing.assert_close(classification_loss(outputs, labels, "bce"), F.binary_cross_entropy_with_logits(outputs, onehot))
     torch.testing.assert_close(positive_score(outputs), outputs[:, 1] - outputs[:, 0])
+    torch.testing.assert_close(OneHotLoss("bce")(outputs, labels), classification_loss(outputs, labels, "bce"))
 
 
 @pytest.mark.parametrize("loss", ["mse", "bce"])
@@ -131,10 +132,21 @@ def test_init_needs_enough_rows() -> None:
         MemoryClassifier(5, num_patterns=8, similarity="dot").init_patterns(torch.randn(5, 5), method="sample")
 
 
-def test_loss_errors() -> None:
+def test_loss_name_error() -> None:
     with pytest.raises(ValueError, match="loss must be one of"):
         classification_loss(torch.randn(3, 2), torch.zeros(3, dtype=torch.long), "hinge")
+
+
+def test_loss_shape_error() -> None:
     with pytest.raises(ValueError, match=r"outputs must be \(B, C\) and labels \(B,\)"):
         classification_loss(torch.randn(3, 2), torch.zeros(4, dtype=torch.long))
+
+
+def test_positive_score_shape_error() -> None:
     with pytest.raises(ValueError, match=r"outputs must be \(B, 2\)"):
         positive_score(torch.randn(3, 3))
+
+
+def test_one_hot_loss_name_error() -> None:
+    with pytest.raises(ValueError, match="loss must be one of"):
+        OneHotLoss("l1")

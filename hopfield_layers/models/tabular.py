@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ..similarity import Similarity, get_similarity
 
-__all__ = ["MemoryClassifier", "classification_loss", "positive_score", "INIT_METHODS", "LOSSES"]
+__all__ = ["MemoryClassifier", "OneHotLoss", "classification_loss", "positive_score", "INIT_METHODS", "LOSSES"]
 
 #: Ways to choose the stored patterns: K-means centroids or a random sample of training instances.
 INIT_METHODS = ("cluster", "sample")
@@ -137,6 +137,22 @@ def classification_loss(outputs: Tensor, labels: Tensor, loss: str = "mse") -> T
     if loss == "mse":
         return F.mse_loss(outputs, target)
     return F.binary_cross_entropy_with_logits(outputs, target)
+
+
+class OneHotLoss(nn.Module):
+    """:func:`classification_loss` as a module: ``forward(outputs (B, C), labels (B,)) -> scalar``."""
+
+    def __init__(self, loss: str = "mse") -> None:
+        super().__init__()
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+        self.loss = loss
+
+    def forward(self, outputs: Tensor, labels: Tensor) -> Tensor:
+        return classification_loss(outputs, labels, self.loss)
+
+    def extra_repr(self) -> str:
+        return repr(self.loss)
 
 
 def positive_score(outputs: Tensor) -> Tensor:
