@@ -1,1 +1,1 @@
-"""Task models built on the library's similarities, separations and modules."""
+"""Task networks built from the Hopfield layers (plain ``nn.Module`` s, used by the Lightning recipes)."""
