@@ -12,13 +12,14 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("sklearn")
 
 from hopfield_layers.data import DataNotFoundError  # noqa: E402
-from hopfield_layers.data.tabular import TabularDataModule, cv_folds, encode, headline_metric, load_tabular  # noqa: E402
+from hopfield_layers.data.splits import stratified_folds  # noqa: E402
+from hopfield_layers.data.tabular import TabularDataModule, encode, headline_metric, load_tabular  # noqa: E402
 
 # (rows in train, rows in test, positive rate in train to 3 decimals, encoded features)
 EXPECTED = {
     "adult": (32561, 16281, 0.241, 108),
-    "bank": (36168, 9043, 0.117, 51),
-    "purchase": (9864, 2466, 0.155, 74),
+    "bank": (36169, 9042, 0.117, 51),
+    "purchase": (9864, 2466, 0.155, 75),
     "heart": (56000, 14000, 0.500, 23),
 }
 
@@ -91,6 +92,13 @@ def test_vaccine_without_features_says_where_to_get_them(tmp_path: Path) -> None
         load_tabular("vaccine", tmp_path)
 
 
+def test_vaccine_in_the_shared_data_root_names_the_missing_features(data_root: Path) -> None:
+    if (data_root / "tabular" / "training_set_features.csv").exists():
+        pytest.skip("this data root has the vaccine features")
+    with pytest.raises(DataNotFoundError, match=r"missing data file .*tabular/training_set_features\.csv"):
+        load_tabular("vaccine", data_root)
+
+
 def test_vaccine_rejects_unknown_target(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="target must be 'h1n1_vaccine' or 'seasonal_vaccine'"):
         load_tabular("vaccine", tmp_path, target="flu")
@@ -119,22 +127,15 @@ def test_preprocessing_is_fitted_on_training_rows_only(tmp_path: Path) -> None:
     assert float(data.x_eval[1, data.feature_names.index("doctor_recc_h1n1")]) > 100  # scaled with the training statistics
 
 
-def test_cv_folds_are_stratified_and_cover_the_training_rows(tmp_path: Path) -> None:
+def test_encode_a_cross_validation_fold(tmp_path: Path) -> None:
     _write_vaccine(tmp_path, rows=100)
     frames = load_tabular("vaccine", tmp_path)
-    folds = cv_folds(frames, num_folds=5)
-    assert len(folds) == 5
-    held_out = np.concatenate([rows for _, rows in folds])
-    assert sorted(held_out.tolist()) == list(range(len(frames.y_train)))
-    for train_rows, eval_rows in folds:
-        assert not set(train_rows) & set(eval_rows)
-        assert frames.y_train[eval_rows].sum() == 4  # 20 positives spread evenly over 5 folds
+    folds = stratified_folds(frames.y_train, 5)
     fold = encode(frames, *folds[0])
     assert fold.x_train.shape[0] == 64 and fold.x_eval.shape[0] == 16
+    assert torch.equal(fold.y_eval, torch.as_tensor(frames.y_train[folds[0][1]]))
     with pytest.raises(ValueError, match="give both train_rows and eval_rows"):
         encode(frames, folds[0][0])
-    with pytest.raises(ValueError, match="num_folds must be at least 2"):
-        cv_folds(frames, num_folds=1)
 
 
 def test_headline_metric() -> None:

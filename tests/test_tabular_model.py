@@ -8,6 +8,9 @@ import torch.nn.functional as F
 
 from hopfield_layers import NegativeEuclidean
 from hopfield_layers.models.tabular import MemoryClassifier, OneHotLoss, classification_loss, positive_score
+from hopfield_layers.similarity import Footprint, LinearKernel
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _blobs(n: int = 400, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,3 +153,15 @@ def test_positive_score_shape_error() -> None:
 def test_one_hot_loss_name_error() -> None:
     with pytest.raises(ValueError, match="loss must be one of"):
         OneHotLoss("l1")
+
+
+def test_a_hop_and_k2_hop_use_the_library_similarities() -> None:
+    x, y = _blobs(40)
+    a_hop = MemoryClassifier(5, num_patterns=6, similarity="footprint")
+    assert isinstance(a_hop.similarity, Footprint) and a_hop.similarity.head_dim == 5
+    torch.testing.assert_close(a_hop.scores(x), a_hop.similarity(x[None, None], a_hop.patterns[None, None])[0, 0])
+    k2_hop = MemoryClassifier(5, num_patterns=6, similarity="linear_kernel")
+    assert isinstance(k2_hop.similarity, LinearKernel)
+    torch.testing.assert_close(k2_hop.scores(x), x @ k2_hop.patterns.T)  # Φ starts as the identity
+    classification_loss(k2_hop(x), y).backward()
+    assert k2_hop.similarity.feature_map.grad is not None and k2_hop.similarity.feature_map.grad.abs().sum() > 0  # Φ is learnt

@@ -17,7 +17,7 @@ categories unseen in training ignored (all-zero). Requires the ``tabular`` extra
 
     frames = load_tabular("adult")             # raw columns, official split
     data = encode(frames)                       # tensors: x_train (N, F), y_train (N,), x_eval, y_eval
-    for train_rows, val_rows in cv_folds(frames):  # 5-fold CV on the training split
+    for train_rows, val_rows in stratified_folds(frames.y_train, 5):  # 5-fold CV on the training split
         fold = encode(frames, train_rows, val_rows)
 """
 
@@ -31,15 +31,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import Dataset, TensorDataset
 
+from ..lit.datamodule import SplitDataModule
 from .paths import require_file
+from .splits import stratified_folds, stratified_holdout
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DATASETS", "TabularFrames", "TabularTensors", "TabularDataModule", "load_tabular", "encode", "cv_folds", "headline_metric"]
+__all__ = ["DATASETS", "TabularFrames", "TabularTensors", "TabularDataModule", "load_tabular", "encode", "headline_metric"]
 
 _FOLDER = Path("tabular")
 _MISSING = "__missing__"
@@ -125,10 +126,8 @@ def _pandas():
 
 
 def _split(features, labels: np.ndarray, test_fraction: float, seed: int):
-    from sklearn.model_selection import train_test_split
-
-    x_train, x_test, y_train, y_test = train_test_split(features, labels, test_size=test_fraction, stratify=labels, random_state=seed)
-    return x_train.reset_index(drop=True), y_train, x_test.reset_index(drop=True), y_test
+    train, test = stratified_holdout(labels, test_fraction, seed)
+    return features.iloc[train].reset_index(drop=True), labels[train], features.iloc[test].reset_index(drop=True), labels[test]
 
 
 def _labels(column, positive: object) -> np.ndarray:
@@ -263,32 +262,22 @@ def encode(frames: TabularFrames, train_rows: np.ndarray | None = None, eval_row
     )
 
 
-def cv_folds(frames: TabularFrames, num_folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified ``num_folds``-fold split of the training rows: a list of (train_rows, eval_rows)."""
-    from sklearn.model_selection import StratifiedKFold
+class TabularDataModule(SplitDataModule):
+    """Batches ``(x (B, F), y (B,))`` of one tabular dataset for Lightning.
 
-    if num_folds < 2:
-        raise ValueError(f"num_folds must be at least 2; got {num_folds}")
-    folds = StratifiedKFold(n_splits=num_folds, shuffle=True, random_state=seed)
-    return list(folds.split(np.zeros(len(frames.y_train)), frames.y_train))
-
-
-class TabularDataModule(LightningDataModule):
-    """Batches of one tabular dataset for Lightning.
-
-    Without ``fold`` the training split is trained on and the test split evaluated (validation and
-    test loaders both give the test rows: the recipe trains for a fixed number of epochs, so they only
-    monitor). With ``fold = k`` the model trains on the other folds of the training split and
-    evaluates on fold ``k`` (cross-validation); the test split is not touched.
+    Without ``fold`` the training split is trained on and the test split evaluated (the ``val`` and
+    ``test`` splits both hold the test rows: the recipe trains for a fixed number of epochs, so
+    validation only monitors). With ``fold = k`` the model trains on the other folds of the training
+    split and evaluates on fold ``k`` (cross-validation); the test split is not touched.
 
     Args:
         dataset: one of :data:`DATASETS`.
         data_root: data root (default ``$HOPFIELD_DATA``).
-        batch_size: training batch size.
         fold: cross-validation fold to hold out, or ``None``.
-        num_folds, cv_seed: the stratified cross-validation split.
+        num_folds, cv_seed: the stratified cross-validation split
+            (:func:`~hopfield_layers.data.splits.stratified_folds`).
         split_seed, test_fraction, target: passed to :func:`load_tabular`.
-        eval_batch_size: batch size of the evaluation loaders.
+        batch_size, eval_batch_size, num_workers: see :class:`~hopfield_layers.lit.datamodule.SplitDataModule`.
 
     After :meth:`setup`: ``tensors`` (:class:`TabularTensors`), ``num_features``, ``positive_rate``
     and ``metric`` (the paper's metric for this dataset).
@@ -298,32 +287,33 @@ class TabularDataModule(LightningDataModule):
         self,
         dataset: str,
         data_root: str | None = None,
-        batch_size: int = 1000,
         fold: int | None = None,
         num_folds: int = 5,
         cv_seed: int = 0,
         split_seed: int = 0,
         test_fraction: float = 0.2,
         target: str = "h1n1_vaccine",
-        eval_batch_size: int = 4096,
+        batch_size: int = 1000,
+        eval_batch_size: int | None = 4096,
+        num_workers: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, num_workers=num_workers)
         if dataset not in DATASETS:
             raise ValueError(f"unknown tabular dataset {dataset!r}; expected one of {list(DATASETS)}")
         if fold is not None and not 0 <= fold < num_folds:
             raise ValueError(f"fold must be in [0, num_folds) = [0, {num_folds}); got {fold}")
-        self.save_hyperparameters()
+        self.dataset, self.data_root, self.fold, self.num_folds, self.cv_seed = dataset, data_root, fold, num_folds, cv_seed
+        self.load_args = {"test_fraction": test_fraction, "split_seed": split_seed, "target": target}
         self.tensors: TabularTensors | None = None
         self.positive_rate = float("nan")
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.tensors is not None:
-            return
-        hp = self.hparams
-        frames = load_tabular(hp.dataset, hp.data_root, test_fraction=hp.test_fraction, split_seed=hp.split_seed, target=hp.target)
-        rows = (None, None) if hp.fold is None else cv_folds(frames, hp.num_folds, hp.cv_seed)[hp.fold]
+    def build(self, stage: str | None) -> dict[str, Dataset]:
+        frames = load_tabular(self.dataset, self.data_root, **self.load_args)
+        rows = (None, None) if self.fold is None else stratified_folds(frames.y_train, self.num_folds, self.cv_seed)[self.fold]
         self.tensors = encode(frames, *rows)
         self.positive_rate = frames.positive_rate
+        evaluation = TensorDataset(self.tensors.x_eval, self.tensors.y_eval)
+        return {"train": TensorDataset(self.tensors.x_train, self.tensors.y_train), "val": evaluation, "test": evaluation}
 
     @property
     def num_features(self) -> int:
@@ -333,16 +323,6 @@ class TabularDataModule(LightningDataModule):
 
     @property
     def metric(self) -> str:
+        """The paper's metric for this dataset: ``"accuracy"`` or ``"roc_auc"`` (loads the data on first use)."""
         self.setup()
         return headline_metric(self.positive_rate)
-
-    def train_dataloader(self) -> DataLoader:
-        self.setup()
-        return DataLoader(TensorDataset(self.tensors.x_train, self.tensors.y_train), batch_size=self.hparams.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        self.setup()
-        return DataLoader(TensorDataset(self.tensors.x_eval, self.tensors.y_eval), batch_size=self.hparams.eval_batch_size)
-
-    def test_dataloader(self) -> DataLoader:
-        return self.val_dataloader()
