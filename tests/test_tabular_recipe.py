@@ -84,11 +84,16 @@ def test_init_patterns_needs_a_datamodule() -> None:
     assert torch.equal(module.network.patterns, before)
 
 
-def test_reproduce_quick_writes_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+def _script(monkeypatch: pytest.MonkeyPatch):
     spec = importlib.util.spec_from_file_location("reproduce_tabular", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "reproduce_tabular", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
+    return module
+
+
+def test_reproduce_quick_writes_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+    module = _script(monkeypatch)
     out = tmp_path / "tabular.md"
     argv = [str(SCRIPT), "--quick", "--datasets", "purchase", "vaccine", "--folds", "2", "--threads", "1", "--out", str(out)]
     monkeypatch.setattr(sys, "argv", [*argv, "--methods", "A-Hop", "M-Hop", "K2-Hop", "XGBoost", "AdaBoost"])
@@ -98,3 +103,15 @@ def test_reproduce_quick_writes_the_table(tmp_path: Path, monkeypatch: pytest.Mo
     assert re.search(r"\| Purchase \| roc_auc \| 0\.\d{4} ± 0\.\d{4} \| 0\.9007 \| 0\.\d{4} ± 0\.\d{4} \| 0\.\d{4} ± 0\.\d{4} \| 0\.\d{4} ± 0\.\d{4} \| 0\.9032 \| 0\.\d{4}", text)
     assert re.search(r"\| Vaccine \| — \| data not available \| 0\.8042 \| data not available", text)
     assert "--grid full --folds 5 --seeds 5" in text
+
+
+def test_reproduce_cached_only_computes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+    module = _script(monkeypatch)
+    cache = tmp_path / "cache.jsonl"
+    argv = [str(SCRIPT), "--datasets", "purchase", "--methods", "M-Hop", "XGBoost", "--eval-folds", "1", "--cache", str(cache), "--out", str(tmp_path / "t.md")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--cached-only"])
+    monkeypatch.setattr(module, "run_memory", lambda *args: pytest.fail("--cached-only must not train"))
+    monkeypatch.setattr(module, "run_baseline", lambda *args: pytest.fail("--cached-only must not fit"))
+    module.main()
+    assert "| Purchase | roc_auc | not run (compute budget) | not run (compute budget) | 0.9032 |" in (tmp_path / "t.md").read_text()
+    assert not cache.exists()
