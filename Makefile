@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= dev
+EXTRAS ?= dev,tabular
 TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: run test install

@@ -7,6 +7,7 @@ from .checkpoints import LastCheckpoint, find_checkpoint
 from .cli import HopfieldCLI, default_loggers, main
 from .datamodule import SplitDataModule
 from .metrics import METRICS, TASKS, build_metrics
+from .pattern_init import InitPatterns
 from .random_state import RandomStateCheckpoint
 from .task import TaskModule
 
@@ -18,6 +19,7 @@ __all__ = [
     "LastCheckpoint",
     "TaskModule",
     "SplitDataModule",
+    "InitPatterns",
     "RandomStateCheckpoint",
     "METRICS",
     "TASKS",
