@@ -75,6 +75,18 @@ def test_fit_writes_logs_config_and_checkpoints(tmp_path: Path) -> None:
     assert run.trainer.accelerator.__class__.__name__ == "CPUAccelerator"  # accelerator="auto" on this machine
 
 
+def test_tensorboard_logs_next_to_the_csv_logs_when_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hopfield_layers.lit import cli as cli_module
+
+    made: list[dict[str, object]] = []
+    monkeypatch.setattr(cli_module, "TensorBoardLogger", lambda root, **kwargs: made.append({"root": root, **kwargs}) or "tensorboard")
+    monkeypatch.setattr(cli_module.importlib.util, "find_spec", lambda name: None)
+    assert [type(logger).__name__ for logger in default_loggers(tmp_path)] == ["CSVLogger"] and not made
+    monkeypatch.setattr(cli_module.importlib.util, "find_spec", lambda name: object() if name == "tensorboard" else None)
+    csv_logger, tensorboard = default_loggers(tmp_path)
+    assert tensorboard == "tensorboard" and made == [{"root": tmp_path, "name": "", "version": csv_logger.version, "default_hp_metric": False}]
+
+
 def test_hopfield_arguments_are_set_from_the_command_line(tmp_path: Path) -> None:
     prefix = "--model.network.init_args.pooling.init_args"
     built = cli(*tiny(tmp_path, f"{prefix}.separation=softmax", f"{prefix}.num_heads=2", f"{prefix}.scaling=2.5", f"{prefix}.update_steps_max=1"), run=False)
@@ -94,7 +106,7 @@ def test_print_config_shows_every_hopfield_argument(tmp_path: Path, capsys: pyte
         cli("fit", *tiny(tmp_path), "--print_config")
     assert exit_info.value.code == 0
     printed = capsys.readouterr().out
-    for line in ("separation: sparsemax", "similarity: dot", "update_steps_max: 3", "scaling: 0.25", "num_heads: 8", "seed_everything: 0", "accelerator: auto"):
+    for line in ("separation: sparsemax", "similarity: dot", "update_steps_max: 1", "scaling: 0.25", "num_heads: 8", "seed_everything: 0", "accelerator: auto"):
         assert line in printed
 
 
