@@ -9,8 +9,7 @@ import torch
 from torch import Tensor
 
 from hopfield_layers import Entmax15, NegativeEuclidean, Softmax, Sparsemax
-from hopfield_layers.models import Crossformer
-from hopfield_layers.models.crossformer import CrossformerAttention, DimensionSegmentEmbedding, TwoStageAttention, attention_kwargs, mix_heads
+from hopfield_layers.models.crossformer import Crossformer, CrossformerAttention, DimensionSegmentEmbedding, TwoStageAttention, attention_kwargs, mix_heads
 
 TINY = dict(win_size=2, factor=3, d_model=16, d_ff=24, n_heads=2, e_layers=2, dropout=0.0)
 

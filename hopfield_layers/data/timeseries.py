@@ -168,7 +168,7 @@ class WindowDataset(Dataset):
         if self.values.dim() != 2:
             raise ValueError(f"values must be 2-D (rows, D); got shape {tuple(self.values.shape)}")
         self.in_len, self.out_len = _positive("in_len", in_len), _positive("out_len", out_len)
-        if len(self) < 1:
+        if self.values.shape[0] - in_len - out_len + 1 < 1:
             raise ValueError(f"{self.values.shape[0]} rows hold no window of in_len + out_len = {in_len + out_len} rows")
 
     def __len__(self) -> int:

@@ -1,5 +1,1 @@
-"""Task models built from the library's layers."""
-
-from .crossformer import Crossformer
-
-__all__ = ["Crossformer"]
+"""Task networks built from the Hopfield layers (plain ``nn.Module`` s, used by the Lightning recipes)."""

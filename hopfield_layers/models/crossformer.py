@@ -353,4 +353,4 @@ class Crossformer(nn.Module):
         for layer, cross in zip(self.decoder, scales):
             y, layer_prediction = layer(y, cross)
             prediction = prediction + layer_prediction
-        return rearrange(prediction, "b d l s -> b (l s) d")[:, : self.out_len]
+        return rearrange(prediction, "b d l s -> b (l s) d")[:, : self.out_len].contiguous()
