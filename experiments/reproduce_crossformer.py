@@ -299,6 +299,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.max_epochs, args.limit_train_batches, args.timing_batches = 2, 2, 2
         args.horizons = args.horizons or [24]
+        torch.set_num_threads(1)  # tiny models: more threads only contend on a busy machine
     args.command = "python " + " ".join(["experiments/reproduce_crossformer.py", *(argv if argv is not None else sys.argv[1:])])
     return args
 
