@@ -1,6 +1,7 @@
 """Name registries for small pluggable components (separations, similarities).
 
-Modelled on ``timm``'s layer factories: a component is given either by a registered name or as a
+Modelled on ``timm``'s layer factories: a component is given by a registered name, by the import
+path of its class (``"my_package.MySeparation"``, so configs can name unregistered classes) or as a
 ready instance. Names are looked up case-insensitively; a component class takes only the context
 arguments it declares (for example ``num_heads``), so the modules can pass what they know without
 every component having to accept everything.
@@ -8,6 +9,7 @@ every component having to accept everything.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -47,13 +49,23 @@ class Registry(Generic[T]):
         return isinstance(name, str) and name.lower() in self._classes
 
     def get_class(self, name: str) -> type[T]:
-        try:
+        """The class registered as ``name``, or the ``base`` subclass at the import path ``name`` (``"pkg.module.Class"``)."""
+        if name.lower() in self._classes:
             return self._classes[name.lower()]
-        except KeyError:
-            raise ValueError(f"unknown {self.kind} {name!r}; expected one of {self.names()} or a {self.base.__name__} instance") from None
+        expected = f"expected one of {self.names()}, the import path of a {self.base.__name__} subclass, a dict or a {self.base.__name__} instance"
+        module_name, _, attribute = name.rpartition(".")
+        if not module_name:
+            raise ValueError(f"unknown {self.kind} {name!r}; {expected}")
+        try:
+            cls = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError):
+            raise ValueError(f"unknown {self.kind} {name!r} (neither a registered name nor an importable class); {expected}") from None
+        if not (isinstance(cls, type) and issubclass(cls, self.base)):
+            raise ValueError(f"{self.kind} {name!r} imports {cls!r}, which is not a {self.base.__name__} subclass")
+        return cls
 
     def create(self, spec: str | T | dict[str, Any], **context: Any) -> T:
-        """Build a component from a name, a ``{"name": ..., **kwargs}`` dict or an instance.
+        """Build a component from a name or import path, a ``{"name": ..., **kwargs}`` dict or an instance.
 
         ``context`` (e.g. ``num_heads=8, head_dim=64``) is passed to the constructor only for the
         parameters it declares; explicit dict kwargs take precedence over context.

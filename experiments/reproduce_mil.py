@@ -1,0 +1,547 @@
+"""Reproduce the multiple-instance-learning tables: bit patterns (Hu et al. 2023) and the MIL benchmarks.
+
+    python experiments/reproduce_mil.py [--part {bit_pattern,benchmarks,all}] [--protocol {full,reduced}]
+                                        [--workers 2] [--budget-minutes M] [--cache runs/reproduce_mil]
+                                        [--out-dir results] [--quick]
+
+Writes ``results/mil_bit_pattern.md`` and ``results/mil_benchmarks.md``. Every training run (one
+dataset/setting, model variant, fold and seed) is cached as JSON under ``--cache``, keyed by all its
+settings; a later call skips cached runs, so ``--budget-minutes`` chunks of the protocol accumulate,
+and the tables are rendered from whatever is cached for the chosen protocol (each cell says how many
+runs it holds when it is incomplete).
+
+Bit patterns (Hu et al. 2023, Appendix H.1.1; hyperparameters of their Table 10: batch 128, AdamW
+lr 1e-3, β = 0.25, 8 heads of size 8, 3 update steps, dropout 0.5): bag sizes 20–300 with one
+signal per positive bag, and bag sparsity 1–50 % at bag size 200; rows are Hopfield and
+HopfieldPooling with every separation (+ the footprint similarity when it is registered) and the
+attention / gated-attention pooling of Ilse et al. (2018); test accuracy at the best validation
+epoch, mean ± std over seeds.
+
+Benchmarks (Tiger, Fox, Elephant, UCSB, Musk1, Musk2; ``$HOPFIELD_DATA/mil``): stratified 10-fold
+cross-validation, 10 % of each training part held out for validation, early stopping on validation
+ROC-AUC and testing the best validation epoch; the hyperparameter grid is searched on the first fold
+(first seed) only, then every fold is trained with each seed (a new fold assignment and
+initialisation per seed); ROC-AUC: mean over folds per seed, mean ± std over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as futures
+import datetime
+import functools
+import hashlib
+import itertools
+import json
+import logging
+import math
+import multiprocessing
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hopfield_layers.results import ResultsFile, mean_std  # noqa: E402
+from hopfield_layers.similarity import SIMILARITIES  # noqa: E402
+
+PAPERS = {
+    "dense": ("Hu et al. 2023, Table 2 (dense)", {"tiger": 0.878, "fox": 0.600, "elephant": 0.907, "ucsb": 0.880}),
+    "sparse": ("Hu et al. 2023, Table 2 (sparse)", {"tiger": 0.892, "fox": 0.611, "elephant": 0.912, "ucsb": 0.877}),
+    "footprint": ("A-Hop paper, Table 4 (A-Hop)", {"tiger": 0.9030, "fox": 0.6753, "elephant": 0.9451, "ucsb": 0.8935}),
+}
+DATASETS = ("tiger", "fox", "elephant", "ucsb", "musk1", "musk2")
+
+
+# ---------------------------------------------------------------------- what is run
+@dataclass(frozen=True)
+class Variant:
+    """A table row: the pooling layer and its separation/similarity."""
+
+    name: str
+    layer: str  # "hopfield", "hopfield_pooling", "attention", "gated_attention"
+    separation: str = "softmax"
+    similarity: str = "dot"
+
+
+def hopfield_variants(layers: tuple[str, ...]) -> list[Variant]:
+    """Dense, sparse and entmax rows per layer, plus footprint rows when that similarity is registered."""
+    rows = []
+    for layer in layers:
+        label = {"hopfield": "Hopfield", "hopfield_pooling": "HopfieldPooling"}[layer]
+        rows += [Variant(f"{kind} {label}", layer, separation) for kind, separation in (("dense", "softmax"), ("sparse", "sparsemax"), ("entmax", "entmax15"))]
+        if "footprint" in SIMILARITIES:
+            rows.append(Variant(f"footprint {label}", layer, "softmax", "footprint"))
+    return rows
+
+
+def bit_pattern_variants() -> list[Variant]:
+    return [*hopfield_variants(("hopfield", "hopfield_pooling")), Variant("attention (Ilse et al.)", "attention"), Variant("gated attention (Ilse et al.)", "gated_attention")]
+
+
+def benchmark_variants() -> list[Variant]:
+    return [Variant(v.name.split()[0], v.layer, v.separation, v.similarity) for v in hopfield_variants(("hopfield_pooling",))]
+
+
+@dataclass(frozen=True)
+class BitPatternProtocol:
+    bag_sizes: tuple[int, ...] = (20, 50, 100, 150, 200, 300)
+    sparsity_bag_size: int = 200
+    sparsities: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
+    seeds: tuple[int, ...] = tuple(range(10))
+    num_bits: int = 8
+    num_signals: int = 8
+    num_train: int = 1000
+    num_val: int = 250
+    num_test: int = 500
+    max_epochs: int = 30
+    patience: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    embedding: tuple[int, ...] = (64,)
+    num_heads: int = 8
+    head_dim: int = 8
+    scaling: float = 0.25
+    update_steps: int = 3
+    dropout: float = 0.5
+    attention_hidden: int = 64
+
+    def settings(self) -> list[tuple[str, int, int]]:
+        """(table, bag size, positives per positive bag)."""
+        sizes = [("bag size", size, 1) for size in self.bag_sizes]
+        return sizes + [("bag sparsity", self.sparsity_bag_size, max(1, round(s * self.sparsity_bag_size))) for s in self.sparsities]
+
+
+#: the benchmark hyperparameter grid (a reduction of Hu et al. 2023, Table 12).
+FULL_GRID = {
+    "lr": (1e-3, 1e-4),
+    "embedding": ((64,), (128, 128)),
+    "heads_dim": ((8, 16), (12, 32)),
+    "scaling": (0.1, 1.0),
+    "dropout": (0.0, 0.75),
+}
+
+
+@dataclass(frozen=True)
+class BenchmarkProtocol:
+    datasets: tuple[str, ...] = DATASETS
+    num_folds: int = 10
+    seeds: tuple[int, ...] = tuple(range(5))
+    max_epochs: int = 50
+    patience: int = 10
+    batch_size: int = 4
+    lr_decay: float = 0.98
+    weight_decay: float = 1e-4
+    grid: tuple[tuple[str, tuple[Any, ...]], ...] = tuple(FULL_GRID.items())
+
+    def configs(self) -> list[dict[str, Any]]:
+        names = [name for name, _ in self.grid]
+        return [dict(zip(names, values)) for values in itertools.product(*(values for _, values in self.grid))]
+
+
+PROTOCOLS = {
+    "full": (BitPatternProtocol(), BenchmarkProtocol()),
+    # what fits a few hours of a 2-core CPU (see the results files for what was run)
+    "reduced": (
+        BitPatternProtocol(seeds=tuple(range(5)), num_train=500, max_epochs=20, patience=5),
+        BenchmarkProtocol(
+            seeds=tuple(range(3)),
+            max_epochs=30,
+            patience=8,
+            grid=(("lr", (1e-3, 1e-4)), ("embedding", ((64,), (128, 128))), ("scaling", (0.1, 1.0)), ("dropout", (0.0, 0.75)), ("heads_dim", ((8, 16),))),
+        ),
+    ),
+    "quick": (
+        BitPatternProtocol(
+            bag_sizes=(10,), sparsity_bag_size=10, sparsities=(), seeds=(0,), num_bits=4, num_signals=2, num_train=32, num_val=16, num_test=16, max_epochs=2, batch_size=16
+        ),
+        BenchmarkProtocol(
+            datasets=("musk1",),
+            num_folds=3,
+            seeds=(0,),
+            max_epochs=2,
+            grid=(("lr", (1e-3,)), ("embedding", ((16,),)), ("heads_dim", ((2, 8),)), ("scaling", (0.1,)), ("dropout", (0.0,))),
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One training run; ``key`` identifies it in the cache."""
+
+    part: str
+    params: dict[str, Any] = field(hash=False)
+
+    @property
+    def key(self) -> str:
+        text = json.dumps({"part": self.part, **self.params}, sort_keys=True, default=list)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------- one run (in a worker)
+def _pooling(variant: Variant, heads: int, head_dim: int, scaling: float, steps: int, dropout: float, attention_hidden: int) -> Any:
+    from hopfield_layers import Hopfield, HopfieldPooling
+    from hopfield_layers.models.mil import AttentionPooling
+
+    if variant.layer in ("attention", "gated_attention"):
+        return functools.partial(AttentionPooling, hidden_size=attention_hidden, gated=variant.layer == "gated_attention")
+    layer = HopfieldPooling if variant.layer == "hopfield_pooling" else Hopfield
+    return functools.partial(
+        layer, num_heads=heads, hidden_size=head_dim, scaling=scaling, update_steps_max=steps, dropout=dropout, separation=variant.separation, similarity=variant.similarity
+    )
+
+
+def _fit_and_test(
+    network: Any, data: Any, *, lr: float, weight_decay: float, lr_decay: float | None, max_epochs: int, patience: int, monitor: str, threshold: float | None
+) -> dict[str, float]:
+    import torch
+    from lightning.pytorch import Trainer
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from hopfield_layers.lit import TaskModule
+
+    scheduler = functools.partial(torch.optim.lr_scheduler.ExponentialLR, gamma=lr_decay) if lr_decay else None
+    module = TaskModule(
+        network, task="binary", metrics=["accuracy", "auroc"], optimizer=functools.partial(torch.optim.AdamW, lr=lr, weight_decay=weight_decay), scheduler=scheduler
+    )
+    with tempfile.TemporaryDirectory() as workdir:
+        checkpoint = ModelCheckpoint(dirpath=workdir, monitor=monitor, mode="max")
+        stopping = EarlyStopping(monitor=monitor, mode="max", patience=patience, stopping_threshold=threshold)
+        trainer = Trainer(
+            max_epochs=max_epochs,
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            callbacks=[checkpoint, stopping],
+            gradient_clip_val=1.0,
+            num_sanity_val_steps=0,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            default_root_dir=workdir,
+        )
+        trainer.fit(module, data)
+        test = trainer.test(module, data, ckpt_path="best", verbose=False)[0]
+    return {"best_val": float(checkpoint.best_model_score), "test_accuracy": test["test_accuracy"], "test_auroc": test["test_auroc"], "epochs": trainer.current_epoch}
+
+
+def run_unit(unit: Unit) -> dict[str, Any]:
+    """Train and test one unit; returns its metrics and wall time."""
+    from lightning.pytorch import seed_everything
+
+    from hopfield_layers.data.mil import BitPatternDataModule, MILBenchmarkDataModule
+    from hopfield_layers.models.mil import MILNetwork
+
+    start = time.perf_counter()
+    p = unit.params
+    variant = Variant(**p["variant"])
+    seed_everything(p["seed"], verbose=False)
+    if unit.part == "bit_pattern":
+        data = BitPatternDataModule(
+            bag_size=p["bag_size"],
+            num_positive=p["num_positive"],
+            num_bits=p["num_bits"],
+            num_signals=p["num_signals"],
+            num_train=p["num_train"],
+            num_val=p["num_val"],
+            num_test=p["num_test"],
+            seed=p["seed"],
+            batch_size=p["batch_size"],
+        )
+        pooling = _pooling(variant, p["num_heads"], p["head_dim"], p["scaling"], p["update_steps"], p["dropout"], p["attention_hidden"])
+        network = MILNetwork(p["num_bits"], pooling, embedding_sizes=tuple(p["embedding"]), bag_size=p["bag_size"])
+        result = _fit_and_test(
+            network, data, lr=p["lr"], weight_decay=0.01, lr_decay=None, max_epochs=p["max_epochs"], patience=p["patience"], monitor="val_accuracy", threshold=1.0
+        )
+    else:
+        data = MILBenchmarkDataModule(p["dataset"], fold=p["fold"], num_folds=p["num_folds"], split_seed=p["seed"], batch_size=p["batch_size"])
+        heads, head_dim = p["heads_dim"]
+        pooling = _pooling(variant, heads, head_dim, p["scaling"], 0, p["dropout"], 0)
+        network = MILNetwork(data.num_features, pooling, embedding_sizes=tuple(p["embedding"]))
+        result = _fit_and_test(
+            network,
+            data,
+            lr=p["lr"],
+            weight_decay=p["weight_decay"],
+            lr_decay=p["lr_decay"],
+            max_epochs=p["max_epochs"],
+            patience=p["patience"],
+            monitor="val_auroc",
+            threshold=None,
+        )
+    return {**result, "seconds": time.perf_counter() - start}
+
+
+def _quiet() -> None:
+    """No per-run Lightning banners or warnings (imported first: Lightning sets its log level on import)."""
+    import warnings
+
+    import lightning.pytorch  # noqa: F401
+
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _quiet()
+
+
+# ---------------------------------------------------------------------- the protocol's units
+def bit_pattern_units(protocol: BitPatternProtocol) -> Iterator[tuple[tuple[str, int, int], Variant, Unit]]:
+    shared = {k: v for k, v in asdict(protocol).items() if k not in ("bag_sizes", "sparsity_bag_size", "sparsities", "seeds")}
+    for setting in protocol.settings():
+        for variant in bit_pattern_variants():
+            for seed in protocol.seeds:
+                params = {**shared, "bag_size": setting[1], "num_positive": setting[2], "variant": asdict(variant), "seed": seed}
+                yield setting, variant, Unit("bit_pattern", params)
+
+
+def benchmark_params(protocol: BenchmarkProtocol, dataset: str, variant: Variant, config: dict[str, Any], fold: int, seed: int) -> dict[str, Any]:
+    shared = {k: v for k, v in asdict(protocol).items() if k not in ("datasets", "seeds", "grid")}
+    return {**shared, **config, "dataset": dataset, "variant": asdict(variant), "fold": fold, "seed": seed}
+
+
+class Cache:
+    """Results of finished units, one JSON file each."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def get(self, unit: Unit) -> dict[str, Any] | None:
+        path = self.folder / f"{unit.key}.json"
+        return json.loads(path.read_text())["result"] if path.is_file() else None
+
+    def put(self, unit: Unit, result: dict[str, Any]) -> None:
+        path = self.folder / f"{unit.key}.json"
+        path.with_suffix(".tmp").write_text(json.dumps({"part": unit.part, "params": unit.params, "result": result}, default=list))
+        path.with_suffix(".tmp").replace(path)
+
+
+def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float) -> int:
+    """Run the uncached units (in ``workers`` processes) until ``deadline``; returns how many ran."""
+    pending = [u for u in units if cache.get(u) is None]
+    if not pending:
+        return 0
+    done = 0
+    if workers == 1:  # in this process (no start-up cost; used by --quick), one thread as in the workers
+        import torch
+
+        _quiet()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for unit in pending:
+                if time.time() >= deadline:
+                    break
+                cache.put(unit, run_unit(unit))
+                done += 1
+        finally:
+            torch.set_num_threads(threads)
+        return done
+    context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
+        queue = iter(pending)
+        running: dict[futures.Future, Unit] = {}
+        while True:
+            while len(running) < workers and time.time() < deadline:
+                unit = next(queue, None)
+                if unit is None:
+                    break
+                running[pool.submit(run_unit, unit)] = unit
+            if not running:
+                return done
+            finished, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+            for future in finished:
+                unit = running.pop(future)
+                cache.put(unit, future.result())
+                done += 1
+                shown = {k: unit.params[k] for k in ("dataset", "bag_size", "num_positive", "fold", "seed") if k in unit.params}
+                print(f"[{done}/{len(pending)}] {unit.part} {unit.params['variant']['name']} {shown}: {cache.get(unit)}", flush=True)
+
+
+def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> dict[str, Any] | None:
+    """The grid configuration with the best validation AUC on fold 0 / seed 0 (ties: earlier in the grid)."""
+    scored = []
+    for config in protocol.configs():
+        result = cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, 0, protocol.seeds[0])))
+        if result is None:
+            return None
+        scored.append((result["best_val"], config))
+    return max(scored, key=lambda item: item[0])[1]
+
+
+# ---------------------------------------------------------------------- tables
+def _cell(values: list[float], expected: int) -> str:
+    if not values:
+        return "—"
+    text = mean_std(values)
+    return text if len(values) == expected else f"{text} (n={len(values)}/{expected})"
+
+
+def write_bit_pattern(protocol: BitPatternProtocol, cache: Cache, out: Path, started: datetime.datetime, protocol_name: str) -> None:
+    scores: dict[tuple[tuple[str, int, int], str], list[float]] = defaultdict(list)
+    seconds = 0.0
+    for setting, variant, unit in bit_pattern_units(protocol):
+        result = cache.get(unit)
+        if result is not None:
+            scores[setting, variant.name].append(result["test_accuracy"])
+            seconds += result["seconds"]
+    footprint = "footprint" in SIMILARITIES
+    results = ResultsFile(
+        title="Bit-pattern multiple-instance learning",
+        started=started,
+        seeds=protocol.seeds,
+        description=f"""
+Synthetic bit-pattern MIL (Hu et al. 2023, Appendix H.1.1; `hopfield_layers.data.mil.bit_pattern_bags`): every
+instance is a non-zero {protocol.num_bits}-bit string, {protocol.num_signals} strings are signals, a bag is positive exactly when it holds a
+signal (half the bags). {protocol.num_train} training, {protocol.num_val} validation and {protocol.num_test} test bags per run, drawn from the run's seed
+(the seed also initialises the network). Network: Linear({protocol.num_bits}→{protocol.embedding[0]})+ReLU embedding → pooling → flatten → linear
+head. Hopfield rows use the hyperparameters of Hu et al. Table 10: AdamW lr {protocol.lr:g}, batch {protocol.batch_size}, β = {protocol.scaling},
+{protocol.num_heads} heads of size {protocol.head_dim}, {protocol.update_steps} update steps, dropout {protocol.dropout} on the association weights; `Hopfield` rows
+flatten the per-instance outputs. Attention rows: the (gated) attention pooling of Ilse et al. (2018), attention size
+{protocol.attention_hidden}, softmax, same optimiser. Training: at most {protocol.max_epochs} epochs, early stopping on validation accuracy
+(patience {protocol.patience}, stop at 100 %); **test accuracy** of the best validation epoch, mean ± std over the seeds.
+Protocol `{protocol_name}`. Total training time of the cached runs: {seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU).
+The papers' bit-pattern numbers are not reproduced here: only their setup is used.
+Footprint rows: {"included" if footprint else "not included (the `footprint` similarity is not registered in this checkout)"}.
+""",
+    )
+    variants = bit_pattern_variants()
+    for table, title in (
+        ("bag size", "Test accuracy by bag size (one signal per positive bag)"),
+        ("bag sparsity", f"Test accuracy by bag sparsity (bag size {protocol.sparsity_bag_size})"),
+    ):
+        settings = [s for s in protocol.settings() if s[0] == table]
+        if not settings:
+            continue
+        headers = ["model"] + [str(s[1]) if table == "bag size" else f"{s[2] / s[1]:.0%} ({s[2]})" for s in settings]
+        rows = [[v.name] + [_cell(scores[s, v.name], len(protocol.seeds)) for s in settings] for v in variants]
+        results.add_table(headers, rows, title=title)
+    results.write(out)
+
+
+def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, started: datetime.datetime, protocol_name: str) -> None:
+    variants = benchmark_variants()
+    table: dict[tuple[str, str], list[float]] = {}
+    chosen: dict[tuple[str, str], dict[str, Any] | None] = {}
+    seconds = 0.0
+    for path in cache.folder.glob("*.json"):
+        entry = json.loads(path.read_text())
+        if entry["part"] == "benchmarks":
+            seconds += entry["result"]["seconds"]
+    for dataset in protocol.datasets:
+        for variant in variants:
+            config = chosen[dataset, variant.name] = select_config(protocol, dataset, variant, cache)
+            per_seed = []
+            if config is not None:
+                for seed in protocol.seeds:
+                    folds = [cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, fold, seed))) for fold in range(protocol.num_folds)]
+                    if all(r is not None for r in folds):
+                        per_seed.append(float(np.mean([r["test_auroc"] for r in folds])))
+            table[dataset, variant.name] = per_seed
+    grid_text = ", ".join(f"{name} ∈ {{{', '.join(str(list(v)) if isinstance(v, tuple) else f'{v:g}' for v in values)}}}" for name, values in protocol.grid)
+    results = ResultsFile(
+        title="MIL benchmarks (ROC-AUC)",
+        started=started,
+        seeds=protocol.seeds,
+        description=f"""
+Elephant, Fox, Tiger (Andrews et al. 2002), UCSB breast cancer, Musk1 and Musk2 from `$HOPFIELD_DATA/mil`
+(`hopfield_layers.data.mil`), features standardised with training-instance statistics. Network: Linear+ReLU
+instance embedding → `HopfieldPooling` (one learned state pattern; dense = softmax, sparse = sparsemax, entmax =
+1.5-entmax, footprint = the footprint similarity with softmax) → linear head; AdamW (weight decay {protocol.weight_decay:g}),
+learning rate × {protocol.lr_decay} per epoch, batch {protocol.batch_size}, gradient clipping 1.0.
+Protocol `{protocol_name}`: stratified {protocol.num_folds}-fold cross-validation, 10 % of each training part held out (stratified)
+for validation, at most {protocol.max_epochs} epochs with early stopping on validation ROC-AUC (patience {protocol.patience}), test ROC-AUC of
+the best validation epoch. Grid ({len(protocol.configs())} configurations, searched on fold 1 with seed {protocol.seeds[0]} only, by validation
+ROC-AUC): {grid_text} (`heads_dim` = (heads, head size); `embedding` = widths of the embedding layers). Then every
+fold is trained with each seed (seed = fold assignment and initialisation). Cells: mean over the folds per seed,
+mean ± std over the seeds. Paper columns are the papers' reported means. Total training time of the cached runs:
+{seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU).
+""",
+    )
+    headers = ["model"]
+    for dataset in protocol.datasets:
+        headers.append(dataset)
+        if any(dataset in numbers for _, numbers in PAPERS.values()):
+            headers.append(f"{dataset} (paper)")
+    rows, goals = [], []
+    for variant in variants:
+        kind = variant.name
+        row: list[object] = [kind]
+        for dataset in protocol.datasets:
+            values = table[dataset, kind]
+            row.append(_cell(values, len(protocol.seeds)))
+            if any(dataset in numbers for _, numbers in PAPERS.values()):
+                paper = PAPERS.get(kind, ("", {}))[1].get(dataset)
+                row.append(f"{paper:.3f}" if paper is not None else "—")
+                if paper is not None and values and kind != "dense":
+                    goals.append(f"{kind} on {dataset}: {np.mean(values):.3f} vs paper {paper:.3f} → {'met' if np.mean(values) >= paper else 'not met'}")
+        rows.append(row)
+    sources = "; ".join(f"{kind}: {label}" for kind, (label, _) in PAPERS.items())
+    results.add_table(headers, rows, title="Test ROC-AUC", note=f"Paper columns — {sources}.")
+    if goals:
+        results.add_text("**Goal (sparse/adaptive rows at or above the paper's mean):** " + "; ".join(goals) + ".")
+    configs = [[dataset, kind, json.dumps(config) if config else "grid incomplete"] for (dataset, kind), config in chosen.items()]
+    results.add_table(["dataset", "model", "selected configuration"], configs, title="Configurations chosen on fold 1")
+    if "footprint" not in SIMILARITIES:
+        results.add_text("Footprint rows are missing: the `footprint` similarity is not registered in this checkout.")
+    results.write(out)
+
+
+# ---------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("bit_pattern", "benchmarks", "all"), default="all")
+    parser.add_argument("--protocol", choices=("full", "reduced"), default="reduced")
+    parser.add_argument("--quick", action="store_true", help="tiny protocol in this process (seconds), for the tests")
+    parser.add_argument("--workers", type=int, default=2, help="parallel training processes (one thread each)")
+    parser.add_argument("--budget-minutes", type=float, default=math.inf, help="start no new run after this many minutes")
+    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "reproduce_mil")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "results")
+    parser.add_argument("--render-only", action="store_true", help="write the tables from the cache without training")
+    args = parser.parse_args()
+    started = datetime.datetime.now().astimezone()
+    name = "quick" if args.quick else args.protocol
+    bit_protocol, bench_protocol = PROTOCOLS[name]
+    cache = Cache(args.cache)
+    workers = 1 if args.quick else args.workers
+    deadline = time.time() + 60 * args.budget_minutes if not args.render_only else 0.0
+
+    if args.part in ("bit_pattern", "all"):
+        run_pending([unit for _, _, unit in bit_pattern_units(bit_protocol)], cache, workers, deadline)
+        write_bit_pattern(bit_protocol, cache, args.out_dir / "mil_bit_pattern.md", started, name)
+    if args.part in ("benchmarks", "all"):
+        grid = [
+            Unit("benchmarks", benchmark_params(bench_protocol, d, v, c, 0, bench_protocol.seeds[0]))
+            for d in bench_protocol.datasets
+            for v in benchmark_variants()
+            for c in bench_protocol.configs()
+        ]
+        run_pending(grid, cache, workers, deadline)
+        final = []
+        for dataset in bench_protocol.datasets:
+            for variant in benchmark_variants():
+                config = select_config(bench_protocol, dataset, variant, cache)
+                if config is not None:
+                    final += [
+                        Unit("benchmarks", benchmark_params(bench_protocol, dataset, variant, config, f, s)) for s in bench_protocol.seeds for f in range(bench_protocol.num_folds)
+                    ]
+        run_pending(final, cache, workers, deadline)
+        write_benchmarks(bench_protocol, cache, args.out_dir / "mil_benchmarks.md", started, name)
+
+
+if __name__ == "__main__":
+    main()

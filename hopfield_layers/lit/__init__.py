@@ -1,0 +1,25 @@
+"""Lightning recipes: the ``hopfield-layers`` command, a generic task module and data-module plumbing.
+
+Importing :mod:`hopfield_layers` does not import Lightning; this subpackage does.
+"""
+
+from .checkpoints import LastCheckpoint, find_checkpoint
+from .cli import HopfieldCLI, default_loggers, main
+from .datamodule import SplitDataModule
+from .metrics import METRICS, TASKS, build_metrics
+from .random_state import RandomStateCheckpoint
+from .task import TaskModule
+
+__all__ = [
+    "HopfieldCLI",
+    "main",
+    "default_loggers",
+    "find_checkpoint",
+    "LastCheckpoint",
+    "TaskModule",
+    "SplitDataModule",
+    "RandomStateCheckpoint",
+    "METRICS",
+    "TASKS",
+    "build_metrics",
+]
