@@ -86,20 +86,37 @@ def recipe(dataset: str, horizon: int) -> Path:
     return CONFIGS / f"{dataset}_{horizon}.yaml"
 
 
+def _batches(value: float | int, split: str) -> str:
+    """``"40% of train batches"`` (a fraction) or ``"4 train batches"`` (a count)."""
+    return f"{value:.0%} of {split} batches" if isinstance(value, float) else f"{value} {split} batches"
+
+
 def protocol_name(args: argparse.Namespace) -> str:
-    """Short tag of the training protocol: ``≤<max epochs> ep.``, plus the share of training batches and ``mix``."""
+    """Short tag of the training protocol: ``≤<max epochs> ep.``, the batch limits per epoch and ``mix``."""
     if args.quick:
         return "quick"
     tags = [f"≤{args.max_epochs} ep."]
-    if args.limit_train_batches < 1.0:
-        tags.append(f"{args.limit_train_batches:.0%} of train batches/epoch")
+    for split in ("train", "val", "test"):
+        limit = getattr(args, f"limit_{split}_batches")
+        if isinstance(limit, int) or limit < 1.0:
+            tags.append(_batches(limit, split))
     if args.mix:
         tags.append("mix")
     return ", ".join(tags)
 
 
+def int_or_fraction(text: str) -> int | float:
+    """A number of batches (``"4"``) or a fraction of them (``"0.25"``), as Lightning's ``limit_*_batches``."""
+    value = float(text)
+    if value.is_integer() and "." not in text and value >= 1:
+        return int(value)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number of batches or a fraction in (0, 1]; got {text!r}")
+    return value
+
+
 def run_key(dataset: str, horizon: int, variant: str, seed: int, args: argparse.Namespace) -> str:
-    tag = protocol_name(args).replace("≤", "max").replace(" of train batches/epoch", "train").replace("%", "pct")
+    tag = protocol_name(args).replace("≤", "max").replace(" batches", "").replace("%", "pct")
     return f"{dataset}_{horizon}_{variant}_seed{seed}_" + "".join(c if c.isalnum() else "-" for c in tag).strip("-")
 
 
@@ -115,14 +132,16 @@ def cli_arguments(dataset: str, horizon: int, variant: str, seed: int, args: arg
         f"--trainer.accelerator={args.accelerator}",
         f"--trainer.max_epochs={args.max_epochs}",
         f"--trainer.limit_train_batches={args.limit_train_batches}",
+        f"--trainer.limit_val_batches={args.limit_val_batches}",
+        f"--trainer.limit_test_batches={args.limit_test_batches}",
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",
+        "--trainer.num_sanity_val_steps=0",
     ]
     if args.data_root:
         arguments.append(f"--data.init_args.data_root={args.data_root}")
     if args.quick:
         arguments += [f"--model.network.init_args.{key}={value}" for key, value in QUICK_MODEL.items()]
-        arguments += ["--trainer.limit_val_batches=2", "--trainer.limit_test_batches=2", "--trainer.num_sanity_val_steps=0"]
     return arguments
 
 
@@ -148,12 +167,13 @@ def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: ar
         "mix": args.mix,
         "test_mse": float(metrics["test_mse"]),
         "test_mae": float(metrics["test_mae"]),
+        "test_windows": min(len(cli.datamodule.splits["test"]), int(sum(cli.trainer.num_test_batches)) * cli.datamodule.eval_batch_size),
         "epochs": len(log.train_seconds),
         "best_epoch": 1 + min(range(len(log.val_loss)), key=log.val_loss.__getitem__),
         "val_loss": log.val_loss,
         "train_seconds": log.train_seconds,
         "total_seconds": time.perf_counter() - started,
-        "command": "hopfield-layers fit " + " ".join(arguments),
+        "command": "hopfield-layers fit " + " ".join(arguments).replace(f"{ROOT}/", ""),
         "script": args.command,
         "hardware": torch.cuda.get_device_name(0) if args.accelerator == "gpu" else "cpu",
     }
@@ -229,6 +249,7 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
                     protocol,
                     len(runs),
                     ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in runs),
+                    ", ".join(str(r["test_windows"]) for r in runs),
                     mean_std([r["test_mse"] for r in runs]),
                     mean_std([r["test_mae"] for r in runs]),
                     f"{paper[0]:.3f}" if paper else "—",
@@ -243,6 +264,7 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
                 "protocol",
                 "runs",
                 "best/last epoch",
+                "test windows",
                 "MSE (ours)",
                 "MAE (ours)",
                 "MSE (paper, Hu et al. 2023)",
@@ -284,7 +306,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--mix", action="store_true", help="use the original code's head-mixing reshape in every attention")
     parser.add_argument("--max-epochs", type=int, default=20)
-    parser.add_argument("--limit-train-batches", type=float, default=1.0, help="fraction of the training batches per epoch (1.0 = all)")
+    for split in ("train", "val", "test"):
+        parser.add_argument(f"--limit-{split}-batches", type=int_or_fraction, default=1.0, help=f"{split} batches per epoch: a count, or a fraction (1.0 = all)")
     parser.add_argument("--accelerator", default="cpu", choices=["cpu", "gpu", "auto"])
     parser.add_argument("--data-root", help="data root (default $HOPFIELD_DATA)")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "crossformer", help="cache of finished runs (JSON) and their checkpoints")
@@ -297,7 +320,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny model, 2 batches per split, 2 epochs, horizon 24 only")
     args = parser.parse_args(argv)
     if args.quick:
-        args.max_epochs, args.limit_train_batches, args.timing_batches = 2, 2, 2
+        args.max_epochs, args.timing_batches = 2, 2
+        args.limit_train_batches = args.limit_val_batches = args.limit_test_batches = 2
         args.horizons = args.horizons or [24]
         torch.set_num_threads(1)  # tiny models: more threads only contend on a busy machine
     args.command = "python " + " ".join(["experiments/reproduce_crossformer.py", *(argv if argv is not None else sys.argv[1:])])

@@ -42,7 +42,7 @@ def test_real_borders_and_sample_counts(data_root: Path, dataset: str, in_len: i
     assert borders == {"train": (0, train), "val": (train - in_len, train + val), "test": (train + val - in_len, train + val + test)}
     module = TimeSeriesDataModule(dataset, in_len, out_len, data_root=str(data_root))
     module.setup()
-    assert tuple(len(module.datasets[s]) for s in ("train", "val", "test")) == samples
+    assert tuple(len(module.splits[s]) for s in ("train", "val", "test")) == samples
     assert module.num_series == values.shape[1] == TIMESERIES[dataset].num_series
 
 
@@ -52,14 +52,14 @@ def test_real_scaler_uses_training_rows_and_windows_start_at_borders(data_root: 
     raw = load_timeseries("ETTh1", data_root)
     np.testing.assert_allclose(module.scaler.mean, raw[:8640].mean(0))
     np.testing.assert_allclose(module.scaler.std, raw[:8640].std(0))
-    train = module.datasets["train"].values
+    train = module.splits["train"].values
     torch.testing.assert_close(train.mean(0), torch.zeros(7), atol=1e-4, rtol=0)
     torch.testing.assert_close(train.std(0, unbiased=False), torch.ones(7), atol=1e-4, rtol=0)
     expected = torch.as_tensor((raw - raw[:8640].mean(0)) / raw[:8640].std(0), dtype=torch.float32)
-    x, y = module.datasets["val"][0]
+    x, y = module.splits["val"][0]
     torch.testing.assert_close(x, expected[8640 - 168 : 8640])  # history ends at the border
     torch.testing.assert_close(y, expected[8640 : 8640 + 24])  # first forecast starts at the border
-    x, y = module.datasets["test"][len(module.datasets["test"]) - 1]
+    x, y = module.splits["test"][len(module.splits["test"]) - 1]
     torch.testing.assert_close(y[-1], expected[14400 - 1])  # last test target is the last test row
 
 
@@ -69,26 +69,26 @@ def test_generated_fraction_split(tmp_path: Path) -> None:
     module = TimeSeriesDataModule("ILI", in_len=8, out_len=4, batch_size=16, data_root=str(tmp_path))
     module.setup()
     # int(0.7·100) = 70 train, int(0.2·100) = 20 test, 10 val; val/test start in_len rows early
-    assert {s: len(d) for s, d in module.datasets.items()} == {"train": 70 - 12 + 1, "val": 18 - 12 + 1, "test": 28 - 12 + 1}
+    assert {s: len(d) for s, d in module.splits.items()} == {"train": 70 - 12 + 1, "val": 18 - 12 + 1, "test": 28 - 12 + 1}
     np.testing.assert_allclose(module.scaler.mean, raw[:70].mean(0), rtol=1e-12)
     x, y = next(iter(module.train_dataloader()))
     assert x.shape == (16, 8, 7) and y.shape == (16, 4, 7) and x.dtype == torch.float32
     assert sum(len(b[0]) for b in module.test_dataloader()) == 17
-    torch.testing.assert_close(module.scaler.inverse_transform(module.datasets["test"][0][1]), torch.as_tensor(raw[80:84], dtype=torch.float32), atol=1e-3, rtol=1e-5)
+    torch.testing.assert_close(module.scaler.inverse_transform(module.splits["test"][0][1]), torch.as_tensor(raw[80:84], dtype=torch.float32), atol=1e-3, rtol=1e-5)
 
 
 def test_generated_row_split(tmp_path: Path) -> None:
     _write_csv(tmp_path, "timeseries/ETTh1.csv", rows=14500, series=7)
     module = TimeSeriesDataModule("ETTh1", in_len=24, out_len=12, data_root=str(tmp_path))
     module.setup()
-    assert {s: len(d) for s, d in module.datasets.items()} == {"train": 8640 - 35, "val": 2880 - 11, "test": 2880 - 11}
+    assert {s: len(d) for s, d in module.splits.items()} == {"train": 8640 - 35, "val": 2880 - 11, "test": 2880 - 11}
 
 
 def test_traffic_loads_when_supplied(tmp_path: Path) -> None:
     _write_csv(tmp_path, "timeseries/traffic.csv", rows=60, series=862)
     module = TimeSeriesDataModule("Traffic", in_len=4, out_len=2, data_root=str(tmp_path))
     module.setup()
-    assert module.datasets["train"].values.shape == (42, 862) and len(module.datasets["test"]) == 12 + 4 - 6 + 1
+    assert module.splits["train"].values.shape == (42, 862) and len(module.splits["test"]) == 12 + 4 - 6 + 1
 
 
 @pytest.mark.parametrize("dataset,file", [("ECL", "timeseries/ECL.csv"), ("Traffic", "timeseries/traffic.csv")])

@@ -26,12 +26,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
+from ..lit.datamodule import SplitDataModule
 from .paths import require_file
 
 __all__ = [
@@ -181,55 +181,45 @@ class WindowDataset(Dataset):
         return self.values[index:middle], self.values[middle : middle + self.out_len]
 
 
-class TimeSeriesDataModule(L.LightningDataModule):
+class TimeSeriesDataModule(SplitDataModule):
     """Train/val/test windows of a benchmark, normalised with training-row statistics.
 
     Args:
         dataset: a name in :data:`TIMESERIES` (``"ETTh1"``, ``"ILI"``, …).
         in_len: input length T.
         out_len: forecast length τ.
-        batch_size: batch size of every loader (training batches are shuffled).
         data_root: data root (default ``$HOPFIELD_DATA``).
-        num_workers: data-loader workers.
+        batch_size, eval_batch_size, num_workers: see :class:`~hopfield_layers.lit.datamodule.SplitDataModule`.
 
     Batches are ``(x (B, in_len, D), y (B, out_len, D))``. After :meth:`setup`, ``scaler`` holds
-    the training statistics and ``datasets`` the three :class:`WindowDataset`\\ s.
+    the training statistics and ``splits`` the three :class:`WindowDataset`\\ s.
     """
 
-    def __init__(self, dataset: str, in_len: int, out_len: int, batch_size: int = 32, data_root: str | None = None, num_workers: int = 0) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        dataset: str,
+        in_len: int,
+        out_len: int,
+        batch_size: int = 32,
+        data_root: str | None = None,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, num_workers=num_workers)
         self.spec = _spec(dataset)
         self.dataset = dataset
         self.in_len, self.out_len = _positive("in_len", in_len), _positive("out_len", out_len)
-        self.batch_size = _positive("batch_size", batch_size)
         self.data_root = data_root
-        self.num_workers = num_workers
         self.scaler: StandardScaler | None = None
-        self.datasets: dict[str, WindowDataset] = {}
 
     @property
     def num_series(self) -> int:
         """Number of series D of the benchmark."""
         return self.spec.num_series
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.datasets:
-            return
+    def build(self, stage: str | None) -> dict[str, WindowDataset]:
         values = load_timeseries(self.dataset, self.data_root)
         borders = split_borders(values.shape[0], self.spec.split, self.in_len)
         self.scaler = StandardScaler.fit(values[slice(*borders["train"])])
         scaled = self.scaler.transform(values)
-        self.datasets = {name: WindowDataset(scaled[start:end], self.in_len, self.out_len) for name, (start, end) in borders.items()}
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        self.setup()
-        return DataLoader(self.datasets[split], batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return {name: WindowDataset(scaled[start:end], self.in_len, self.out_len) for name, (start, end) in borders.items()}
