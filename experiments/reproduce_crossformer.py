@@ -230,6 +230,8 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
         "validation loss, learning rate halved after epochs 2, 4, 6, 8 and 10) and tests its best checkpoint; "
         "*protocol* lists what was cut from that: the epoch cap and the batches used per epoch (train, val) and at test; "
         "*test windows* is the number of test windows the MSE/MAE average over (all of them unless the test batches were limited). "
+        "A capped protocol is not the paper's: with an epoch cap of 2 or less neither the learning-rate halving nor early stopping acts, "
+        "and such rows show that the pipeline runs end to end and how the variants compare early in training, not at convergence. "
         "The paper columns are Hu et al. (2023, *On Sparse Modern Hopfield Model*, Table 6); cells we could not "
         "retrieve are marked —. Timings were taken on this machine (2 shared CPU cores unless the hardware line says otherwise)."
     )
