@@ -176,7 +176,7 @@ def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: ar
         "total_seconds": time.perf_counter() - started,
         "command": "hopfield-layers fit " + " ".join(arguments).replace(f"{ROOT}/", ""),
         "script": args.command,
-        "hardware": torch.cuda.get_device_name(0) if args.accelerator == "gpu" else "cpu",
+        "hardware": torch.cuda.get_device_name(0) if args.accelerator == "gpu" else f"cpu, {torch.get_num_threads()} torch threads",
     }
     if not args.keep_checkpoints:  # ~135 MB per checkpoint for the full-size model
         shutil.rmtree(args.runs / key / "version_0" / "checkpoints", ignore_errors=True)
@@ -321,6 +321,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for split in ("train", "val", "test"):
         parser.add_argument(f"--limit-{split}-batches", type=int_or_fraction, default=1.0, help=f"{split} batches per epoch: a count, or a fraction (1.0 = all)")
     parser.add_argument("--accelerator", default="cpu", choices=["cpu", "gpu", "auto"])
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice; 1 avoids OpenMP spin-waiting on a busy CPU)")
     parser.add_argument("--data-root", help="data root (default $HOPFIELD_DATA)")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "crossformer", help="cache of finished runs (JSON) and their checkpoints")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "crossformer.md")
@@ -335,7 +336,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.max_epochs, args.timing_batches = 2, 2
         args.limit_train_batches = args.limit_val_batches = args.limit_test_batches = 2
         args.horizons = args.horizons or [24]
-        torch.set_num_threads(1)  # tiny models: more threads only contend on a busy machine
+        args.threads = args.threads or 1  # tiny models: more threads only contend on a busy machine
+    if args.threads:
+        torch.set_num_threads(args.threads)
     args.command = "python " + " ".join(["experiments/reproduce_crossformer.py", *(argv if argv is not None else sys.argv[1:])])
     return args
 
