@@ -213,8 +213,8 @@ def relative_epoch_time(dataset: str, horizon: int, args: argparse.Namespace) ->
             if step:  # the first round warms up
                 seconds[variant].append(time.perf_counter() - start)
     result = {variant: statistics.median(values) * len(loader) for variant, values in seconds.items()}
-    cache.write_text(json.dumps(result, indent=1))
-    return result
+    cache.write_text(json.dumps({**result, "batches": args.timing_batches, "threads": torch.get_num_threads(), "command": args.command}, indent=1))
+    return result | {"batches": args.timing_batches, "threads": torch.get_num_threads(), "command": args.command}
 
 
 def gpu_command(dataset: str) -> str:
@@ -259,6 +259,7 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
                     f"{paper[0]:.3f}" if paper else "—",
                     f"{paper[1]:.3f}" if paper else "—",
                     f"{statistics.mean(epoch_seconds):.0f}",
+                    ", ".join(sorted({r["hardware"] for r in runs})),
                 ]
             )
         report.add_table(
@@ -274,18 +275,24 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
                 "MSE (paper, Hu et al. 2023)",
                 "MAE (paper, Hu et al. 2023)",
                 "s / train epoch",
+                "hardware",
             ],
             rows,
             title=dataset,
         )
     if timing:
         report.add_table(
-            ["setting", *(f"{name}: s / train epoch (× Crossformer)" for name in VARIANTS.values())],
-            [[f"{d}-{h}", *(f"{seconds[v]:.1f} ({seconds[v] / seconds['full']:.2f}×)" for v in VARIANTS)] for (d, h), seconds in timing.items()],
+            ["setting", *(f"{name}: s / train epoch (× Crossformer)" for name in VARIANTS.values()), "batches timed", "torch threads"],
+            [
+                [f"{d}-{h}", *(f"{seconds[v]:.1f} ({seconds[v] / seconds['full']:.2f}×)" for v in VARIANTS), seconds.get("batches", "—"), seconds.get("threads", "—")]
+                for (d, h), seconds in timing.items()
+            ],
             title="Training time per epoch relative to Crossformer",
             note=(
-                f"Measured in one process: the three models trained in turn on the same {args.timing_batches} batches after one warm-up batch; "
-                "median seconds per batch × batches per epoch. The *s / train epoch* columns above come from runs made at different times and are not comparable."
+                "Measured in one process: the three models trained in turn on the same batches after one warm-up batch; "
+                "median seconds per batch × batches per epoch (— = not recorded by the script version that measured it). "
+                "The *s / train epoch* columns above come from runs made at different times and are not comparable."
+                + "".join(f"\n\n{d}-{h} was measured by `{seconds['command']}`." for (d, h), seconds in timing.items() if "command" in seconds)
             ),
         )
     report.add_text(
@@ -299,6 +306,15 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
         "--model.network.init_args.attention=<variant> --trainer.accelerator=gpu`, then `test --ckpt_path best`)."
     )
     done = {r["dataset"] for r in records}
+    have = {(r["dataset"], r["horizon"], r["variant"]) for r in records}
+    unrun = [(d, h, v) for d in args.datasets if d in done for h in horizons(d) for v in args.variants if (d, h, v) not in have]
+    if unrun:
+        report.add_table(
+            ["dataset", "horizon", "model", "command"],
+            [[d, h, VARIANTS[v], f"`python experiments/reproduce_crossformer.py --datasets {d} --horizons {h} --variants {v}`"] for d, h, v in unrun],
+            title="Settings without a run",
+            note="Not trained: the CPU time of this reproduction ran out before them. The command trains them with the full protocol.",
+        )
     missing = [[d, ", ".join(map(str, horizons(d))), "needs a GPU (`--trainer.accelerator=gpu`); none was used", f"`{gpu_command(d)}`"] for d in GPU_DATASETS if d not in done]
     missing += [
         [d, ", ".join(map(str, horizons(d))), f"`{TIMESERIES[d].file}` is not on this machine (supply it under the data root)", f"`{gpu_command(d)}`"]
