@@ -1,0 +1,162 @@
+"""The Crossformer recipe: committed configs, the original training protocol, and the reproduction script (quick)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs" / "timeseries"
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("generate_timeseries_configs", CONFIGS / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_configs_match_the_generator(tmp_path: Path) -> None:
+    written = _generator().write_all(tmp_path)
+    assert len(written) == 39
+    committed = sorted(p.name for p in CONFIGS.glob("*.yaml"))
+    assert committed == sorted(p.name for p in written)
+    for path in written:
+        assert (CONFIGS / path.name).read_text() == path.read_text(), f"{path.name} is stale: run python configs/timeseries/generate.py"
+
+
+@pytest.mark.parametrize(
+    "name,in_len,seg_len,lr,extra",
+    [
+        ("ETTh1_24", 168, 6, 1e-4, {}),
+        ("ETTh1_720", 720, 24, 1e-5, {}),
+        ("ETTm1_96", 672, 12, 1e-4, {}),
+        ("WTH_48", 48, 12, 1e-4, {}),
+        ("ILI_60", 60, 6, 5e-4, {"e_layers": 2, "dropout": 0.6}),
+        ("ECL_960", 720, 24, 5e-5, {"d_model": 64, "d_ff": 128, "n_heads": 2}),
+        ("Traffic_720", 336, 24, 5e-3, {"d_model": 64, "d_ff": 128, "n_heads": 2}),
+    ],
+)
+def test_configs_hold_the_original_settings(name: str, in_len: int, seg_len: int, lr: float, extra: dict) -> None:
+    config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+    network = config["model"]["network"]["init_args"]
+    expected = {"d_model": 256, "d_ff": 512, "n_heads": 4, "e_layers": 3, "dropout": 0.2, "win_size": 2, "factor": 10, **extra}
+    assert {k: network[k] for k in expected} == expected
+    assert (network["in_len"], network["seg_len"], network["out_len"]) == (in_len, seg_len, int(name.split("_")[1]))
+    assert config["model"]["optimizer"] == {"class_path": "torch.optim.Adam", "init_args": {"lr": lr}}
+    assert config["data"]["init_args"]["batch_size"] == 32 and config["data"]["init_args"]["in_len"] == in_len
+    assert config["trainer"]["max_epochs"] == 20
+    (stopping,) = config["trainer"]["callbacks"]
+    assert stopping == {"class_path": "lightning.pytorch.callbacks.EarlyStopping", "init_args": {"monitor": "val_loss", "patience": 3}}
+    assert config["checkpoint"] == {"monitor": "val_loss", "mode": "min"}
+    assert ("scheduler" in config["model"]) == (not name.startswith("ECL"))  # ECL: fixed learning rate
+
+
+def _original_type1(lr: float, epoch: int) -> float | None:
+    """Crossformer's ``adjust_learning_rate`` (lradj='type1'), called after epoch ``epoch`` (1-based)."""
+    return {2: lr * 0.5**1, 4: lr * 0.5**2, 6: lr * 0.5**3, 8: lr * 0.5**4, 10: lr * 0.5**5}.get(epoch)
+
+
+def test_scheduler_reproduces_the_original_halving() -> None:
+    scheduler_config = yaml.safe_load((CONFIGS / "ETTh1_24.yaml").read_text())["model"]["scheduler"]
+    assert scheduler_config["class_path"] == "torch.optim.lr_scheduler.MultiStepLR"
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1e-4)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, **scheduler_config["init_args"])
+    original = 1e-4
+    for epoch in range(1, 21):
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(original), epoch  # the lr used during this epoch
+        optimizer.step()
+        scheduler.step()  # Lightning steps an epoch-interval scheduler after each epoch
+        original = _original_type1(1e-4, epoch) or original
+
+
+def _write(root: Path, file: str, rows: int) -> None:
+    values = np.random.default_rng(0).normal(size=(rows, 7))
+    (root / "timeseries").mkdir(parents=True, exist_ok=True)
+    lines = ["date," + ",".join(f"s{j}" for j in range(7))] + [f"t{i}," + ",".join(f"{v:.3f}" for v in row) for i, row in enumerate(values)]
+    (root / "timeseries" / file).write_text("\n".join(lines) + "\n")
+
+
+TINY = [
+    "--model.network.init_args.d_model=8",
+    "--model.network.init_args.d_ff=8",
+    "--model.network.init_args.n_heads=2",
+    "--model.network.init_args.factor=2",
+    "--trainer.enable_progress_bar=false",
+    "--trainer.enable_model_summary=false",
+    "--trainer.num_sanity_val_steps=0",
+]
+
+
+@pytest.fixture
+def _clean_argv(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["hopfield-layers"])  # LightningCLI warns when args and sys.argv are both given
+
+
+@pytest.mark.usefixtures("one_thread", "_clean_argv")
+def test_recipe_config_fits_and_tests_through_the_cli(tmp_path: Path) -> None:
+    """``hopfield-layers fit --config configs/timeseries/ILI_24.yaml`` (shrunk), then ``test --ckpt_path best``."""
+    from hopfield_layers.lit import HopfieldCLI
+
+    _write(tmp_path / "data", "national_illness.csv", 400)
+    common = [f"--config={CONFIGS / 'ILI_24.yaml'}", f"--data.init_args.data_root={tmp_path / 'data'}", f"--trainer.default_root_dir={tmp_path / 'run'}", *TINY]
+    common.append("--model.network.init_args.attention=sparse_hopfield")
+    fit = HopfieldCLI(args=["fit", *common, "--trainer.max_epochs=2", "--trainer.limit_train_batches=2"])
+    assert fit.trainer.current_epoch == 2 and fit.trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(5e-4 * 0.5)  # halved after epoch 2
+    assert fit.trainer.checkpoint_callback.monitor == "val_loss"
+    test = HopfieldCLI(args=["test", *common, "--ckpt_path=best"])
+    assert test.config_init["test"]["ckpt_path"] == fit.trainer.checkpoint_callback.best_model_path
+    assert {"test_mse", "test_mae"} <= set(test.trainer.callback_metrics) and np.isfinite(float(test.trainer.callback_metrics["test_mse"]))
+
+
+@pytest.mark.usefixtures("one_thread", "_clean_argv")
+@pytest.mark.parametrize("config,file", [("ECL_48", "timeseries/ECL.csv"), ("Traffic_24", "timeseries/traffic.csv")])
+def test_recipe_without_its_data_names_the_missing_file(tmp_path: Path, config: str, file: str) -> None:
+    from hopfield_layers.data import DataNotFoundError
+    from hopfield_layers.lit import HopfieldCLI
+
+    args = ["fit", f"--config={CONFIGS / f'{config}.yaml'}", f"--data.init_args.data_root={tmp_path}", f"--trainer.default_root_dir={tmp_path / 'run'}", *TINY]
+    with pytest.raises(DataNotFoundError, match=f"missing data file .*expected '{file}' under the data root"):
+        HopfieldCLI(args=args)
+
+
+def test_batch_limits_and_protocol_tag() -> None:
+    spec = importlib.util.spec_from_file_location("reproduce_crossformer", ROOT / "experiments" / "reproduce_crossformer.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.int_or_fraction("4") == 4 and isinstance(script.int_or_fraction("1.0"), float)
+    with pytest.raises(argparse.ArgumentTypeError, match="fraction in"):
+        script.int_or_fraction("1.5")
+    args = script.parse_args(["--max-epochs", "2", "--limit-train-batches", "4", "--limit-test-batches", "0.5"])
+    assert script.protocol_name(args) == "≤2 ep., 4 train batches, 50% of test batches"
+    assert script.protocol_name(script.parse_args([])) == "≤20 ep."
+
+
+def test_reproduce_crossformer_quick(tmp_path: Path) -> None:
+    _write(tmp_path / "data", "ETTh1.csv", 14400)
+    out, runs = tmp_path / "crossformer.md", tmp_path / "runs"
+    command = [sys.executable, str(ROOT / "experiments" / "reproduce_crossformer.py"), "--quick", "--datasets", "ETTh1", "--timing", "ETTh1-24"]
+    command += ["--data-root", str(tmp_path / "data"), "--out", str(out), "--runs", str(runs)]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    text = out.read_text()
+    assert "**Command:** `python experiments/reproduce_crossformer.py --quick" in text and "**Hardware:**" in text
+    for name in ("Crossformer", "Crossformer-DH", "Crossformer-SH"):
+        assert f"| 24 | {name} | quick | 1 | 2/2 | 64 |" in text
+    assert "| 0.305 | 0.367 |" in text and "| 0.295 | 0.357 |" in text  # paper columns next to ours
+    assert "| ETTh1-24 | " in text and "(1.00×)" in text  # relative epoch time
+    assert "| ETTm1 | 24, 48, 96, 288, 672 | needs a GPU" in text
+    records = [json.loads(p.read_text()) for p in runs.glob("*_seed*.json")]
+    assert len(records) == 3 and all(r["epochs"] == 2 and np.isfinite(r["test_mse"]) for r in records)
+    assert all(r["command"].startswith("hopfield-layers fit --config configs/timeseries/ETTh1_24.yaml") for r in records)
+    assert not list(runs.rglob("*.ckpt"))  # checkpoints are removed after testing
+    again = subprocess.run([*command, "--report-only"], check=True, capture_output=True, text=True)  # cached: no training
+    assert "Restoring states" not in again.stderr and out.read_text().count("| quick |") == 3
