@@ -30,7 +30,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -234,6 +234,8 @@ def evaluate_method(method: str, frames, folds, grid_name: str, seeds: list[int]
     """Grid search by cross-validation, then the best configuration on the test split for each seed."""
     metric = headline_metric(frames.positive_rate)
     base = {"dataset": frames.name, "method": method, "grid": grid_name}
+    if method in MEMORY_METHODS:  # the architecture (stored patterns, MLP, loss) is part of a run's identity
+        base["model"] = asdict(MEMORY_METHODS[method])
     fold_data = [encode(frames, *rows) for rows in folds]
     seconds = 0.0
     cv: dict[str, list[float]] = {}
