@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -128,3 +129,20 @@ def test_benchmark_quick(tmp_path: Path) -> None:
     assert masked
     for result in masked:  # A-Hop beats M-Hop on the masked setting, in every run
         assert result["A-Hop"]["accuracy"] > result["M-Hop"]["accuracy"] + 0.1
+
+
+def _benchmark_module():
+    spec = importlib.util.spec_from_file_location("retrieval_variants", ROOT / "experiments" / "retrieval_variants.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_overrides() -> None:
+    overrides = _benchmark_module().overrides
+    assert overrides(["epochs=3", "mixed=[(0.8, 0, 0)]", "mnist_oracle=False"]) == {"epochs": 3, "mixed": [(0.8, 0, 0)], "mnist_oracle": False}
+    with pytest.raises(ValueError, match="FIELD one of"):
+        overrides(["epoch=3"])
+    with pytest.raises(ValueError, match="is not a Python literal"):
+        overrides(["epochs=ten"])
