@@ -5,8 +5,9 @@ Drop-in replacement for the reference ``hflayers`` package (``Hopfield``, ``Hopf
 """
 
 from .functional import retrieve
+from .memory import ContinuousMemory, DiscreteMemory, GibbsDensity  # registers separation="gibbs"
 from .modules import Hopfield, HopfieldLayer, HopfieldPooling
-from .separation import SEPARATIONS, Entmax, Entmax15, Separation, Softmax, Sparsemax, get_separation, register_separation
+from .separation import SEPARATIONS, DensitySeparation, Entmax, Entmax15, Separation, Softmax, Sparsemax, get_separation, register_separation
 from .similarity import SIMILARITIES, Dot, NegativeEuclidean, NegativeManhattan, Similarity, get_similarity, register_similarity
 
 __version__ = "0.1.0"
@@ -17,6 +18,7 @@ __all__ = [
     "HopfieldLayer",
     "retrieve",
     "Separation",
+    "DensitySeparation",
     "Softmax",
     "Sparsemax",
     "Entmax15",
@@ -31,4 +33,7 @@ __all__ = [
     "SIMILARITIES",
     "get_similarity",
     "register_similarity",
+    "ContinuousMemory",
+    "DiscreteMemory",
+    "GibbsDensity",
 ]

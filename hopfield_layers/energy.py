@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from .ops.entmax import entmax15, entmax_bisect, sparsemax
-from .separation import Separation, get_separation
+from .separation import DensitySeparation, Separation, get_separation
 
 __all__ = ["tsallis_conjugate", "energy"]
 
@@ -59,7 +59,8 @@ def energy(
     Args:
         state: state patterns x, ``(..., L, E)``; a trailing ``L`` axis evaluates L states at once.
         stored: stored patterns Ξ, ``(..., S, E)``, broadcastable against ``state``'s leading dims.
-        separation: name or instance; its ``alpha`` (Tsallis index) selects the energy.
+        separation: name or instance; its ``alpha`` (Tsallis index) selects the energy. A
+            :class:`~hopfield_layers.separation.DensitySeparation` (e.g. ``"gibbs"``) computes its own.
         scaling: β, a float or a tensor broadcastable to ``(..., L, 1)`` (e.g. ``(H, 1, 1)`` per head).
         include_constant: add Ramsauer et al.'s constant ``β⁻¹ log N + ½ M²`` (softmax only) so that E ≥ 0.
 
@@ -68,7 +69,12 @@ def energy(
     """
     if state.dim() < 2 or stored.dim() < 2 or state.shape[-1] != stored.shape[-1]:
         raise ValueError(f"state (..., L, E) and stored (..., S, E) must share E; got {tuple(state.shape)} and {tuple(stored.shape)}")
-    alpha = get_separation(separation).alpha
+    sep = get_separation(separation)
+    if isinstance(sep, DensitySeparation):
+        if include_constant:
+            raise ValueError("include_constant is defined for the discrete softmax energy only")
+        return sep.energy(state, stored, scaling)
+    alpha = sep.alpha
     if isinstance(alpha, Tensor):
         alpha = alpha.reshape(alpha.shape + (1, 1)) if alpha.dim() == 1 else alpha
     scores = scaling * (state @ stored.transpose(-2, -1))

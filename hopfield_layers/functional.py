@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .masks import MergedMask, merge_masks
-from .separation import Separation, Softmax, get_separation
+from .separation import DensitySeparation, Separation, Softmax, get_separation
 from .similarity import Dot, Similarity, get_similarity
 
 __all__ = ["retrieve", "resolve_scaling", "UNBOUNDED_STEPS_LIMIT"]
@@ -131,7 +131,8 @@ def retrieve(
 
     With dot similarity, softmax, no update steps and no weights requested this calls
     ``torch.nn.functional.scaled_dot_product_attention``, so long sequences never materialise the
-    ``(L, S)`` matrix.
+    ``(L, S)`` matrix. A :class:`~hopfield_layers.separation.DensitySeparation` (e.g. ``"gibbs"``) is
+    handed the whole retrieval once the arguments are validated; its association has its own shape.
     """
     _check_inputs(query, key, value)
     batch, heads, tgt_len, dim = query.shape
@@ -144,6 +145,10 @@ def retrieve(
         raise ValueError(f"dropout_p must be in [0, 1); got {dropout_p}")
     mask = merge_masks(key_padding_mask, attn_mask, (batch, heads, tgt_len, src_len), query.dtype)
     dropout_p = dropout_p if training else 0.0
+    if isinstance(sep, DensitySeparation):  # a density over a continuous memory, not a function of the scores
+        steps = {"update_steps_max": update_steps_max, "update_steps_eps": update_steps_eps}
+        masks = {"key_padding_mask": key_padding_mask, "attn_mask": attn_mask}
+        return sep.retrieve(query, key, value, similarity=sim, scaling=scaling, dropout_p=dropout_p, return_association=return_association, **steps, **masks)
 
     no_updates = not isinstance(update_steps_max, Tensor) and update_steps_max == 0
     if type(sim) is Dot and type(sep) is Softmax and no_updates and not return_association:

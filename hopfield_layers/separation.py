@@ -32,10 +32,12 @@ from .registry import Registry
 
 __all__ = [
     "Separation",
+    "DensitySeparation",
     "Softmax",
     "Sparsemax",
     "Entmax15",
     "Entmax",
+    "Polynomial",
     "SEPARATIONS",
     "register_separation",
     "get_separation",
@@ -49,6 +51,45 @@ class Separation(nn.Module):
     alpha: float | Tensor = 1.0
 
     def forward(self, scores: Tensor, dim: int = -1) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class DensitySeparation(Separation):
+    """Base class of separations that put a density over a continuous memory built from the stored patterns.
+
+    Such weights are not a function of the ``(L, S)`` score matrix, so :func:`~hopfield_layers.functional.retrieve`
+    hands the whole retrieval to :meth:`retrieve` right after validating its arguments, and
+    :func:`~hopfield_layers.energy.energy` hands the energy to :meth:`energy`.
+    Example: :class:`~hopfield_layers.memory.gibbs_density.GibbsDensity` (``"gibbs"``).
+    """
+
+    def forward(self, scores: Tensor, dim: int = -1) -> Tensor:
+        raise TypeError(f"{type(self).__name__} is a density over a continuous memory, not a function of the scores; use it through retrieve() or the Hopfield modules")
+
+    def retrieve(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        *,
+        similarity: nn.Module,
+        scaling: float | Tensor | None,
+        update_steps_max: int | Tensor | None,
+        update_steps_eps: float | Tensor,
+        key_padding_mask: Tensor | None,
+        attn_mask: Tensor | None,
+        dropout_p: float,
+        return_association: bool,
+    ) -> Tensor | tuple[Tensor, Tensor]:  # pragma: no cover - abstract
+        """The retrieval with ``retrieve()``'s validated arguments (``dropout_p`` is 0 outside training).
+
+        Shapes: ``query (B, H, L, E)``, ``key (B, H, S, E)``, ``value (B, H, S, Ev)`` → ``(B, H, L, Ev)``,
+        plus the association (its shape is the subclass's to document) with ``return_association``.
+        """
+        raise NotImplementedError
+
+    def energy(self, state: Tensor, stored: Tensor, scaling: float | Tensor) -> Tensor:  # pragma: no cover - abstract
+        """Energy ``(..., L)`` of states ``(..., L, E)`` w.r.t. stored patterns ``(..., S, E)`` (dot similarity)."""
         raise NotImplementedError
 
 
@@ -158,3 +199,33 @@ class Entmax(Separation):
         alpha = self.alpha
         shown = [round(a, 4) for a in alpha.detach().flatten().tolist()] if isinstance(alpha, Tensor) else alpha
         return f"alpha={shown}, learnable={self.learnable}, num_heads={self.num_heads}"
+
+
+@register_separation("polynomial", "poly")
+class Polynomial(Separation):
+    """Polynomial separation ``p_i = max(z_i, 0)^n / Σ_j max(z_j, 0)^n`` (n = ``degree``).
+
+    The one-step retrieval of a continuous dense associative memory with interaction function
+    ``F(x) = max(x, 0)^(n+1) / (n+1)`` (Krotov & Hopfield 2016), normalised: ``ξ ← Σ_μ p_μ x_μ``.
+    Computed as ``softmax(n · log max(z, 0))``. It is invariant to the scale β > 0; a row without any
+    positive score gets zero weights. There is no Tsallis entropy behind it, so it has no ``alpha`` and
+    :func:`hopfield_layers.energy.energy` does not apply.
+    """
+
+    def __init__(self, degree: int = 10) -> None:
+        super().__init__()
+        if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
+            raise ValueError(f"degree must be a positive int; got {degree!r}")
+        self.degree = degree
+
+    @property
+    def alpha(self) -> float:  # type: ignore[override]
+        raise ValueError("the polynomial separation has no Tsallis index alpha (its energy is -sum_mu F(x_mu), not an entmax energy)")
+
+    def forward(self, scores: Tensor, dim: int = -1) -> Tensor:
+        positive = scores > 0
+        logits = torch.where(positive, self.degree * torch.log(torch.where(positive, scores, torch.ones_like(scores))), float("-inf"))
+        return Softmax()(logits, dim=dim)
+
+    def extra_repr(self) -> str:
+        return f"degree={self.degree}"

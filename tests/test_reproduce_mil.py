@@ -44,4 +44,4 @@ def test_benchmarks_quick_selects_a_config_and_fills_every_fold(tmp_path: Path, 
     for row in ("dense", "sparse", "entmax"):
         assert re.search(rf"\| {row} \| 0\.\d{{3}} \|", text), row
     assert "Configurations chosen on fold 1" in text and "grid incomplete" not in text
-    assert len(list((tmp_path / "cache").glob("*.json"))) == 3 * 3  # 3 models × 3 folds (the fold-1 grid run is reused)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 4 * 3  # 4 models (dense, sparse, entmax, footprint) × 3 folds (the fold-1 grid run is reused)
