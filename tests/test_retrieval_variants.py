@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -118,13 +119,33 @@ def test_errors(call, match: str) -> None:
 
 def test_benchmark_quick(tmp_path: Path) -> None:
     out, cache = tmp_path / "rv.md", tmp_path / "cache.json"
-    command = [sys.executable, str(ROOT / "experiments" / "retrieval_variants.py"), "--quick", "--parts", "mixed,ablation,speed", "--out", str(out), "--cache", str(cache)]
+    command = [sys.executable, str(ROOT / "experiments" / "retrieval_variants.py"), "--quick", "--parts", "mixed,ablation,speed,memory", "--out", str(out), "--cache", str(cache)]
     subprocess.run(command, check=True, capture_output=True, text=True)
     text = out.read_text()
     assert "**Command:** `python" in text and "**Hardware:**" in text and out.with_suffix(".png").is_file()
     assert "Mixed variants" in text and "Ablations" in text and "Speed" in text and "Peak memory" in text
+    memory = next(line for line in text.splitlines() if line.startswith("| L = S = 256"))
+    peak, above_start = (float(cell) for cell in memory.split("|")[2:4])
+    assert 0 < above_start < peak  # the probe's own high-water mark, not its parent's
     runs = json.loads(cache.read_text())
     masked = [r for key, r in runs.items() if key.startswith("mixed|random|128|(0.8, 0, 0)")]
     assert masked
     for result in masked:  # A-Hop beats M-Hop on the masked setting, in every run
         assert result["A-Hop"]["accuracy"] > result["M-Hop"]["accuracy"] + 0.1
+
+
+def _benchmark_module():
+    spec = importlib.util.spec_from_file_location("retrieval_variants", ROOT / "experiments" / "retrieval_variants.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_overrides() -> None:
+    overrides = _benchmark_module().overrides
+    assert overrides(["epochs=3", "mixed=[(0.8, 0, 0)]", "mnist_oracle=False"]) == {"epochs": 3, "mixed": [(0.8, 0, 0)], "mnist_oracle": False}
+    with pytest.raises(ValueError, match="FIELD one of"):
+        overrides(["epoch=3"])
+    with pytest.raises(ValueError, match="is not a Python literal"):
+        overrides(["epochs=ten"])

@@ -7,9 +7,9 @@ A variant of a stored pattern ``ξ ∈ R^d`` for the difficulty triplet ``(d_mas
 3. bias: ``x ← x + d_bias · s`` with ``s`` a random sign vector (each entry ±1 with probability ½).
 
 The noise level is a standard deviation. Read as a variance (``ε ~ N(0, d_noise · I)``), the
-variants become so hard that the accuracies the paper reports for A-Hop exceed the Bayes-optimal
-accuracy (see ``results/retrieval_variants.md``); as a standard deviation they stay below it. The
-variance reading is ``noise=d_noise ** 0.5`` here.
+variants become so hard that the accuracies the paper reports for A-Hop on random patterns exceed
+the Bayes-optimal accuracy (see ``results/retrieval_variants.md``); as a standard deviation they stay
+at or below it. The variance reading is ``noise=d_noise ** 0.5`` here.
 
 Usage::
 
