@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from hopfield_layers import Hopfield
 from hopfield_layers.ops.entmax import entmax15, entmax_bisect, sparsemax
-from hopfield_layers.results import ResultsFile
+from hopfield_layers.results import ResultsFile, process_memory_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_NORM = dict(normalize_stored_pattern=False, normalize_state_pattern=False, normalize_pattern_projection=False)
@@ -91,14 +91,11 @@ def layer_speed(batch: int, length: int, embed: int, heads: int, rounds: int) ->
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process (VmHWM; ``ru_maxrss`` would include the parent's before exec)."""
+    """Peak resident memory of this process (VmHWM; ``ru_maxrss`` only where ``/proc`` is missing)."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        return process_memory_mib("VmHWM")
     except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(length: int, embed: int, heads: int) -> None:

@@ -46,7 +46,7 @@ from bench_layers import peak_rss_mib, time_interleaved  # noqa: E402
 from hopfield_layers.data.synthetic_video import synthetic_video  # noqa: E402
 from hopfield_layers.data.trajectories import smooth_trajectory  # noqa: E402
 from hopfield_layers.memory import ContinuousMemory, DiscreteMemory, GibbsMemory  # noqa: E402
-from hopfield_layers.results import ResultsFile, mean_std  # noqa: E402
+from hopfield_layers.results import ResultsFile, mean_std, process_memory_mib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = "Santos, Farinhas, McNamee & Martins, “Modern Hopfield Networks with Continuous-Time Memories”"
@@ -276,20 +276,13 @@ def _cost_inputs(length: int, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     return patterns, patterns + 0.5 * torch.randn(length, dim, generator=g)
 
 
-def _resident_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise OSError("no VmRSS in /proc/self/status")
-
-
 def _cost_child(method: str, length: int, dim: int, num_basis: int) -> None:
     """Subprocess body: one fit + retrieval of all L patterns; prints JSON with the peak memory it added."""
     patterns, queries = _cost_inputs(length, dim)
     memory = ContinuousMemory(num_basis) if method == "continuous" else DiscreteMemory()
     memory.fit(patterns[:num_basis]).retrieve(queries[:8])  # load the kernels' code (LAPACK, SDPA) before measuring
     Path("/proc/self/clear_refs").write_text("5")  # Linux: reset the peak (VmHWM) to the current resident memory
-    before = _resident_mib()
+    before = process_memory_mib("VmRSS")
     memory.fit(patterns).retrieve(queries)
     print(json.dumps({"extra_mib": peak_rss_mib() - before}))
 

@@ -285,25 +285,24 @@ def speed_rows(cfg: Config, log) -> list[list[object]]:
     return rows
 
 
-# Peak memory from /proc/self/status (VmHWM, VmRSS in kB): ru_maxrss would carry the parent's high-water mark across exec.
+# Peak memory from /proc/self/status (VmHWM, VmRSS): ru_maxrss would carry the parent's high-water mark across exec.
 _MEMORY_PROBE = """
 import sys, time, torch
+from hopfield_layers.results import process_memory_mib
 from hopfield_layers.similarity import Footprint
-def status(field):
-    return int(open("/proc/self/status").read().split(field + ":")[1].split()[0])
 size, dim = int(sys.argv[1]), int(sys.argv[2])
 torch.manual_seed(0)
 query = torch.randn(1, 1, size, dim, requires_grad=True)
 key = torch.randn(1, 1, size, dim, requires_grad=True)
 sim = Footprint(dim, max_memory=2**28)
-base = status("VmRSS")
+base = process_memory_mib("VmRSS")
 start = time.perf_counter()
 scores = sim(query, key)
 forward = time.perf_counter() - start
 (scores.softmax(-1) @ key[0, 0]).square().sum().backward()
 total = time.perf_counter() - start
-peak = status("VmHWM")
-print(peak / 1024, (peak - base) / 1024, forward, total - forward, float(sim.weight.grad.abs().sum()) > 0, float(query.grad.abs().sum()) > 0)
+peak = process_memory_mib("VmHWM")
+print(peak, peak - base, forward, total - forward, float(sim.weight.grad.abs().sum()) > 0, float(query.grad.abs().sum()) > 0)
 """
 
 

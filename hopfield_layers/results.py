@@ -47,6 +47,18 @@ def _memory_gib() -> float | None:
     return None
 
 
+def process_memory_mib(field: str = "VmHWM") -> float:
+    """Memory of this process in MiB from ``/proc/self/status``: ``"VmHWM"`` (peak resident) or ``"VmRSS"`` (now).
+
+    ``ru_maxrss`` is not used because it carries the parent's high-water mark across ``exec``. Raises
+    ``OSError`` where ``/proc`` has no such field (not Linux).
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise OSError(f"no {field} in /proc/self/status")
+
+
 def hardware_summary() -> str:
     """One line: CPU model, cores, memory, GPU (if any), Python, torch and thread count."""
     parts = [f"CPU: {_cpu_model()} ({os.cpu_count()} logical cores)"]
