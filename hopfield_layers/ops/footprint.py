@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -74,16 +75,34 @@ def _chunk_weight(weight: Tensor, start: int, stop: int) -> Tensor:
     return part.unsqueeze(1)
 
 
+def _numpy_sortable(raw: Tensor) -> bool:
+    return raw.device.type == "cpu" and raw.dtype in (torch.float32, torch.float64) and raw.is_contiguous()
+
+
 def _sorted_up(raw: Tensor) -> Tensor:
     """``raw`` sorted along its last dim in increasing order (in place when possible).
 
     On the CPU NumPy's vectorised values-only sort runs in place: it is many times faster than
     ``torch.sort``, which also computes the permutation (only the values are needed here).
     """
-    if raw.device.type == "cpu" and raw.dtype in (torch.float32, torch.float64) and raw.is_contiguous():
+    if _numpy_sortable(raw):
         raw.detach().numpy().sort(axis=-1)
         return raw
     return raw.sort(dim=-1).values
+
+
+def _argsorted_up(raw: Tensor) -> tuple[Tensor, Tensor]:
+    """``raw`` sorted along its last dim in increasing order, and the permutation (``sorted = raw.gather(-1, order)``).
+
+    On the CPU NumPy's vectorised ``argsort`` plus a gather is 5-10× faster than ``torch.sort``
+    (measured at ``(100, 64, 108)``: 4.2 ms against 24 ms on one thread). Ties may be ordered
+    either way; every order gives a valid (sub)gradient.
+    """
+    if _numpy_sortable(raw):
+        order = torch.from_numpy(np.argsort(raw.detach().numpy(), axis=-1))
+        return raw.gather(-1, order), order
+    values, order = raw.sort(dim=-1)
+    return values, order
 
 
 def _contract(values: Tensor, g: Tensor, shared: bool) -> Tensor:
@@ -138,14 +157,14 @@ class _FootprintScores(torch.autograd.Function):
             y = key[:, :, start:stop].unsqueeze(2)
             g = grad_out[:, :, :, start:stop]
             for i, base in enumerate(bases):
-                if need_q or need_k:  # the permutation is needed: sort into q's decreasing order
-                    raw, order = _raw(base, x, y).sort(dim=-1, descending=base == "dot")
+                if need_q or need_k:  # the permutation is needed too
+                    raw, order = _argsorted_up(_raw(base, x, y))
                 else:
                     raw, order = next(kept, None), None
                     raw = _sorted_up(_raw(base, x, y)) if raw is None else raw
-                if need_w:  # ∂s/∂u_j = q̃_j
+                if need_w:  # ∂s/∂u_j = q̃_j: raw↑ negated ("dis") or reversed ("dot")
                     part = _contract(raw, g, shared)
-                    part = -part if base == "dis" else (part if order is not None else part.flip(-1))
+                    part = -part if base == "dis" else part.flip(-1)
                     if shared:
                         grad_w[i] += part
                     else:
@@ -153,8 +172,10 @@ class _FootprintScores(torch.autograd.Function):
                 del raw
                 if order is None:
                     continue
-                # ∂s/∂q_i = u_{rank(i)}: put u back at the original positions, times the upstream gradient.
+                # ∂s/∂q_i = u_{rank(i)} (rank in q's decreasing order = raw's increasing order for "dis",
+                # its reverse for "dot"): put u back at the original positions, times the upstream gradient.
                 u = _chunk_weight(weight[i], start, stop)
+                u = u if base == "dis" else u.flip(-1)
                 grad_dims = torch.empty(order.shape, dtype=query.dtype, device=query.device)
                 grad_dims.scatter_(-1, order, (g.unsqueeze(-1) * u).expand(order.shape))
                 del order
@@ -163,18 +184,24 @@ class _FootprintScores(torch.autograd.Function):
 
 
 def _input_grads(base: str, grad_dims: Tensor, query: Tensor, key: Tensor, grad_q: Tensor | None, grad_k: Tensor | None) -> None:
-    """Accumulate ``∂/∂query`` and ``∂/∂key`` from ``grad_dims (B, H, L, c, E)`` = ∂loss/∂q_b (in place)."""
+    """Accumulate ``∂/∂query`` and ``∂/∂key`` from ``grad_dims (B, H, L, c, E)`` = ∂loss/∂q_b (in place).
+
+    Sums over ``c`` and ``L`` keep ``E`` as a batch dimension, so they are elementwise products and
+    reductions (an ``einsum`` would batch a matrix product over ``E`` and copy its operands).
+    """
+    x, y = query.unsqueeze(3), key.unsqueeze(2)  # (B, H, L, 1, E), (B, H, 1, c, E)
     if base == "dot":  # q_i = ξ_i x_i
         if grad_q is not None:
-            grad_q += torch.einsum("bhlce,bhce->bhle", grad_dims, key)
+            grad_q += (grad_dims * y).sum(dim=3)
         if grad_k is not None:
-            grad_k += torch.einsum("bhlce,bhle->bhce", grad_dims, query)
+            grad_k += (grad_dims * x).sum(dim=2)
         return
-    # "dis": q_i = -(x_i - ξ_i)², ∂q/∂x = -2 (x - ξ), ∂q/∂ξ = 2 (x - ξ)
+    # "dis": q_i = -(x_i - ξ_i)², ∂q/∂x = -2 (x - ξ) = -∂q/∂ξ
+    diff = grad_dims.mul_(x - y).mul_(-2.0)  # grad_dims is a temporary of the caller: reuse it
     if grad_q is not None:
-        grad_q += -2.0 * (query * grad_dims.sum(dim=3) - torch.einsum("bhlce,bhce->bhle", grad_dims, key))
+        grad_q += diff.sum(dim=3)
     if grad_k is not None:
-        grad_k += 2.0 * (torch.einsum("bhlce,bhle->bhce", grad_dims, query) - key * grad_dims.sum(dim=2))
+        grad_k -= diff.sum(dim=2)
 
 
 def footprint_scores(query: Tensor, key: Tensor, weight: Tensor, bases: tuple[str, ...] = BASE_SIMILARITIES, *, chunk_size: int | None = None, max_memory: int = 2**28) -> Tensor:
