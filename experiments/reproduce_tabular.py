@@ -60,7 +60,7 @@ PAPER_TABLE = {
 # Grids of the memory classifiers: the paper's (Table 6), a reduced one for this CPU, and a tiny one for tests.
 MEMORY_GRIDS: dict[str, dict[str, list[Any]]] = {
     "full": {"epochs": [50, 100, 150, 200, 250], "batch_size": [100, 1000], "lr": [2e-3, 1e-3, 5e-4, 2e-4, 1e-4], "init": ["cluster", "sample"]},
-    "reduced": {"epochs": [5, 10], "batch_size": [100], "lr": [2e-3, 1e-3], "init": ["cluster"]},
+    "reduced": {"epochs": [5, 10, 20], "batch_size": [100, 1000], "lr": [2e-3, 1e-3], "init": ["cluster"]},
     "quick": {"epochs": [1, 2], "batch_size": [64], "lr": [2e-3], "init": ["cluster", "sample"]},
 }
 # Baseline grids (the paper does not list its own; these are the usual knobs of each method).
@@ -371,7 +371,7 @@ def write_results(results: ResultsFile, args, outcomes, metrics, grid_name: str,
     if args.cached_only:
         results.description += (
             " This file was written with `--cached-only` from the cache of earlier invocations with the same protocol arguments "
-            f"(run per group of datasets and methods, each cut off by a time limit); methods whose runs are not all there read '{NOT_RUN}'."
+            f"(possibly run per group of datasets and methods, e.g. `--methods A-Hop XGBoost ...` and then `--methods M-Hop K2-Hop`); methods whose runs are not all there read '{NOT_RUN}'."
         )
     headers = ["dataset", "metric"]
     for method in args.methods:

@@ -236,3 +236,19 @@ def test_linear_kernel() -> None:
         LinearKernel(7, 3, feature_dim=0)
     with pytest.raises(ValueError, match="needs head_dim"):
         LinearKernel(None)
+
+
+def test_strided_inputs_match_contiguous_ones() -> None:
+    """Projected heads arrive permuted ((B, L, H, E) viewed as (B, H, L, E)): scores and gradients must not depend on the layout."""
+    torch.manual_seed(0)
+    query = torch.randn(2, 5, 3, 8).transpose(1, 2)  # (B, H, L, E), not contiguous
+    key = torch.randn(2, 7, 3, 8).transpose(1, 2)
+    weight = torch.randn(2, 3, 1, 8)
+    results = []
+    for q, k in ((query, key), (query.contiguous(), key.contiguous())):
+        q, k, w = q.detach().requires_grad_(), k.detach().requires_grad_(), weight.clone().requires_grad_()
+        scores = footprint_scores(q, k, w, ("dis", "dot"))
+        (scores * torch.linspace(-1, 1, scores.numel()).view_as(scores)).sum().backward()
+        results.append((scores, q.grad, k.grad, w.grad))
+    for strided, contiguous in zip(*results):
+        torch.testing.assert_close(strided, contiguous)

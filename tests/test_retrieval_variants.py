@@ -149,3 +149,13 @@ def test_benchmark_overrides() -> None:
         overrides(["epoch=3"])
     with pytest.raises(ValueError, match="is not a Python literal"):
         overrides(["epochs=ten"])
+
+
+def test_benchmark_part_seeds() -> None:
+    bench = _benchmark_module()
+    cfg = bench.replace(bench.Config(), seeds=5, part_seeds={"mnist": 1, "mixed": 2})
+    assert [bench.seeds_of(cfg, part) for part in ("hard", "mnist", "mixed", "ablation")] == [5, 1, 2, 5]
+    # the seed count is not part of a run's cache key: a run with fewer seeds reuses the same per-seed entries
+    assert "part_seeds" not in bench.Runs(None, cfg).fingerprint
+    with pytest.raises(SystemExit):
+        bench.main(["--set", "part_seeds={'hard': 0}"])

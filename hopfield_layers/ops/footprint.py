@@ -76,7 +76,7 @@ def _chunk_weight(weight: Tensor, start: int, stop: int) -> Tensor:
 
 
 def _numpy_sortable(raw: Tensor) -> bool:
-    return raw.device.type == "cpu" and raw.dtype in (torch.float32, torch.float64) and raw.is_contiguous()
+    return raw.device.type == "cpu" and raw.dtype in (torch.float32, torch.float64)
 
 
 def _sorted_up(raw: Tensor) -> Tensor:
@@ -86,6 +86,7 @@ def _sorted_up(raw: Tensor) -> Tensor:
     ``torch.sort``, which also computes the permutation (only the values are needed here).
     """
     if _numpy_sortable(raw):
+        raw = raw.contiguous()  # broadcasting permuted (e.g. projected, rearranged) operands can give a strided result
         raw.detach().numpy().sort(axis=-1)
         return raw
     return raw.sort(dim=-1).values
@@ -99,6 +100,7 @@ def _argsorted_up(raw: Tensor) -> tuple[Tensor, Tensor]:
     either way; every order gives a valid (sub)gradient.
     """
     if _numpy_sortable(raw):
+        raw = raw.contiguous()
         order = torch.from_numpy(np.argsort(raw.detach().numpy(), axis=-1))
         return raw.gather(-1, order), order
     values, order = raw.sort(dim=-1)
