@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
@@ -18,15 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs" / "timeseries"
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate_timeseries_configs", CONFIGS / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_committed_configs_match_the_generator(tmp_path: Path) -> None:
-    written = _generator().write_all(tmp_path)
+def test_committed_configs_match_the_generator(tmp_path: Path, load_script) -> None:
+    written = load_script(CONFIGS / "generate.py").write_all(tmp_path)
     assert len(written) == 39
     committed = sorted(p.name for p in CONFIGS.glob("*.yaml"))
     assert committed == sorted(p.name for p in written)
@@ -129,10 +121,8 @@ def test_recipe_without_its_data_names_the_missing_file(tmp_path: Path, config: 
         HopfieldCLI(args=args)
 
 
-def test_batch_limits_and_protocol_tag() -> None:
-    spec = importlib.util.spec_from_file_location("reproduce_crossformer", ROOT / "experiments" / "reproduce_crossformer.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+def test_batch_limits_and_protocol_tag(load_script) -> None:
+    script = load_script(ROOT / "experiments" / "reproduce_crossformer.py")
     assert script.int_or_fraction("4") == 4 and isinstance(script.int_or_fraction("1.0"), float)
     with pytest.raises(argparse.ArgumentTypeError, match="fraction in"):
         script.int_or_fraction("1.5")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -15,18 +14,15 @@ SCRIPT = ROOT / "experiments" / "reproduce_mil.py"
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
+def run(load_script, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
     """Run the script's main() in this process (saves the interpreter and Lightning start-up)."""
-    spec = importlib.util.spec_from_file_location("reproduce_mil", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "reproduce_mil", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
+    module = load_script(SCRIPT)
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--quick", *args])
     module.main()
 
 
-def test_bit_pattern_quick_writes_its_table_and_caches_every_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run(monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
+def test_bit_pattern_quick_writes_its_table_and_caches_every_run(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    run(load_script, monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
     text = (tmp_path / "mil_bit_pattern.md").read_text()
     assert "**Command:** `python" in text and "**Hardware:**" in text and "**Seeds:** 0" in text
     for row in ("dense Hopfield", "sparse HopfieldPooling", "entmax HopfieldPooling", "gated attention (Ilse et al.)"):
@@ -34,12 +30,12 @@ def test_bit_pattern_quick_writes_its_table_and_caches_every_run(tmp_path: Path,
     cached = sorted((tmp_path / "cache").glob("*.json"))
     assert len(cached) >= 8
     stamp = [p.stat().st_mtime_ns for p in cached]
-    run(monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))  # all cached: nothing retrained
+    run(load_script, monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))  # all cached: nothing retrained
     assert [p.stat().st_mtime_ns for p in cached] == stamp
 
 
-def test_benchmarks_quick_selects_a_config_and_fills_every_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
-    run(monkeypatch, "--part", "benchmarks", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
+def test_benchmarks_quick_selects_a_config_and_fills_every_fold(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+    run(load_script, monkeypatch, "--part", "benchmarks", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
     text = (tmp_path / "mil_benchmarks.md").read_text()
     for row in ("dense", "sparse", "entmax"):
         assert re.search(rf"\| {row} \| 0\.\d{{3}} \|", text), row

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -134,16 +133,11 @@ def test_benchmark_quick(tmp_path: Path) -> None:
         assert result["A-Hop"]["accuracy"] > result["M-Hop"]["accuracy"] + 0.1
 
 
-def _benchmark_module():
-    spec = importlib.util.spec_from_file_location("retrieval_variants", ROOT / "experiments" / "retrieval_variants.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+BENCHMARK = ROOT / "experiments" / "retrieval_variants.py"
 
 
-def test_benchmark_overrides() -> None:
-    overrides = _benchmark_module().overrides
+def test_benchmark_overrides(load_script) -> None:
+    overrides = load_script(BENCHMARK).overrides
     assert overrides(["epochs=3", "mixed=[(0.8, 0, 0)]", "mnist_oracle=False"]) == {"epochs": 3, "mixed": [(0.8, 0, 0)], "mnist_oracle": False}
     with pytest.raises(ValueError, match="FIELD one of"):
         overrides(["epoch=3"])
@@ -151,8 +145,8 @@ def test_benchmark_overrides() -> None:
         overrides(["epochs=ten"])
 
 
-def test_benchmark_part_seeds() -> None:
-    bench = _benchmark_module()
+def test_benchmark_part_seeds(load_script) -> None:
+    bench = load_script(BENCHMARK)
     cfg = bench.replace(bench.Config(), seeds=5, part_seeds={"mnist": 1, "mixed": 2})
     assert [bench.seeds_of(cfg, part) for part in ("hard", "mnist", "mixed", "ablation")] == [5, 1, 2, 5]
     # the seed count is not part of a run's cache key: a run with fewer seeds reuses the same per-seed entries
