@@ -48,6 +48,8 @@ sys.path.insert(0, str(ROOT / "experiments"))
 from bench_layers import time_interleaved  # noqa: E402  (the timing helper of the layer benchmark)
 
 PARTS = ("mixed", "hard", "ablation", "speed", "memory")
+#: Groups of runs whose count ``Config.part_seeds`` can set ("mnist": the MNIST rows of "hard").
+SEED_PARTS = ("mixed", "hard", "mnist", "ablation")
 
 MIXED = [
     (0.8, 0, 0),
@@ -108,8 +110,8 @@ class BayesOracle(RetrievalModel):
 @dataclass
 class Config:
     seeds: int = 5
-    #: runs per part, overriding ``seeds``: keys "mixed", "hard" (random patterns), "mnist" (the MNIST rows of
-    #: "hard") and "ablation"; e.g. ``{"mnist": 1}`` when the d = 784 runs do not fit the compute budget.
+    #: runs per group of :data:`SEED_PARTS`, overriding ``seeds``; e.g. ``{"mnist": 1}`` when the d = 784 runs
+    #: do not fit the compute budget.
     part_seeds: dict = field(default_factory=dict)
     dim: int = 64
     sizes: tuple[int, ...] = (2048, 4096)
@@ -223,7 +225,7 @@ class Runs:
 
 
 def seeds_of(cfg: Config, part: str) -> int:
-    """Runs per setting of ``part`` (``"mixed"``, ``"hard"``, ``"mnist"``, ``"ablation"``)."""
+    """Runs per setting of ``part`` (one of :data:`SEED_PARTS`)."""
     return int(cfg.part_seeds.get(part, cfg.seeds))
 
 
@@ -351,7 +353,9 @@ def mixed_tables(runs: Runs, results: ResultsFile, data_root, log) -> dict:
             "The paper's per-setting numbers for this table were not available to us (only Table 2 is quoted in the issue); no paper column. "
             f"{ORACLE}: the maximum a posteriori pattern under the true variant distribution (independent-mask approximation), an upper reference, not a memory model."
         )
-        results.add_table(headers, acc_rows, title=f"Mixed variants, random patterns U[-1, 1]^{cfg.dim}, N = {count}: accuracy (mean ± std over {seeds_of(cfg, 'mixed')} runs)", note=note)
+        results.add_table(
+            headers, acc_rows, title=f"Mixed variants, random patterns U[-1, 1]^{cfg.dim}, N = {count}: accuracy (mean ± std over {seeds_of(cfg, 'mixed')} runs)", note=note
+        )
         results.add_table(headers, err_rows, title=f"Mixed variants, N = {count}: error E‖T(x) − ξ‖² / d")
     return summary
 
@@ -470,9 +474,8 @@ def main(argv: list[str] | None = None) -> None:
         cfg = replace(cfg, **overrides(args.set))
     except ValueError as error:
         parser.error(str(error))
-    part_names = ("mixed", "hard", "mnist", "ablation")
-    if not isinstance(cfg.part_seeds, dict) or any(k not in part_names or isinstance(v, bool) or not isinstance(v, int) or v < 1 for k, v in cfg.part_seeds.items()):
-        parser.error(f"part_seeds must map names from {part_names} to positive ints; got {cfg.part_seeds!r}")
+    if not isinstance(cfg.part_seeds, dict) or any(k not in SEED_PARTS or isinstance(v, bool) or not isinstance(v, int) or v < 1 for k, v in cfg.part_seeds.items()):
+        parser.error(f"part_seeds must map names from {SEED_PARTS} to positive ints; got {cfg.part_seeds!r}")
     parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:

@@ -103,8 +103,7 @@ def _argsorted_up(raw: Tensor) -> tuple[Tensor, Tensor]:
         raw = raw.contiguous()
         order = torch.from_numpy(np.argsort(raw.detach().numpy(), axis=-1))
         return raw.gather(-1, order), order
-    values, order = raw.sort(dim=-1)
-    return values, order
+    return raw.sort(dim=-1)
 
 
 def _contract(values: Tensor, g: Tensor, shared: bool) -> Tensor:
