@@ -164,8 +164,8 @@ def retrieve(
 
     def separate(state: Tensor) -> Tensor:
         if type(sim) is Dot:  # bilinear: scale the (L, E) state rather than the (L, S) scores
-            return sep(mask.apply(sim(state * scale, key)), dim=-1)
-        return sep(mask.apply(sim(state, key) * scale), dim=-1)
+            return sep.forward_nonempty(mask.apply(sim(state * scale, key)), dim=-1)
+        return sep.forward_nonempty(mask.apply(sim(state, key) * scale), dim=-1)
 
     weights = separate(query)
     if not no_updates:
@@ -193,12 +193,17 @@ def _update(weights: Tensor, key: Tensor, separate, steps_max: int | Tensor | No
     eps = steps_eps.to(weights.device, weights.dtype).reshape(1, heads) if isinstance(steps_eps, Tensor) else steps_eps
     active = torch.ones(batch, heads, dtype=torch.bool, device=weights.device)
     for step in range(num_steps):
-        if not compiling and step > 0 and not bool(active.any()):
-            break
         live = active if head_limit is None else active & (step < head_limit)
+        all_live = False
+        if not compiling:
+            num_live = int(live.sum())  # one host sync per step
+            if num_live == 0:
+                break
+            all_live = num_live == live.numel()
         proposal = separate(weights @ key)
-        new = torch.where(live[..., None, None], proposal, weights)
-        change = torch.linalg.vector_norm((new - weights).float(), dim=(-2, -1))
+        new = proposal if all_live else torch.where(live[..., None, None], proposal, weights)
+        with torch.no_grad():
+            change = torch.linalg.vector_norm((new - weights).float(), dim=(-2, -1))
         active = live & (change > eps)
         weights = new
     else:

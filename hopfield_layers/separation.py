@@ -53,6 +53,15 @@ class Separation(nn.Module):
     def forward(self, scores: Tensor, dim: int = -1) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def forward_nonempty(self, scores: Tensor, dim: int = -1) -> Tensor:
+        """``forward`` for scores whose every row along ``dim`` holds a value above ``-inf``.
+
+        :func:`~hopfield_layers.functional.retrieve` guarantees this (a fully blocked row is unblocked
+        and zeroed afterwards, see :mod:`hopfield_layers.masks`), so a subclass may skip its
+        empty-row handling here. Defaults to ``forward``.
+        """
+        return self(scores, dim=dim)
+
 
 class DensitySeparation(Separation):
     """Base class of separations that put a density over a continuous memory built from the stored patterns.
@@ -116,6 +125,11 @@ class Softmax(Separation):
         compute_dtype = torch.float32 if scores.dtype in (torch.float16, torch.bfloat16) else scores.dtype
         weights = torch.softmax(scores.masked_fill(empty, 0.0), dim=dim, dtype=compute_dtype)
         return weights.masked_fill(empty, 0.0).to(scores.dtype)
+
+    def forward_nonempty(self, scores: Tensor, dim: int = -1) -> Tensor:
+        # no empty-row guard: it costs two full copies of the scores forward and backward
+        compute_dtype = torch.float32 if scores.dtype in (torch.float16, torch.bfloat16) else scores.dtype
+        return torch.softmax(scores, dim=dim, dtype=compute_dtype).to(scores.dtype)
 
 
 @register_separation("sparsemax")

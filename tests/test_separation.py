@@ -76,6 +76,21 @@ def test_fully_masked_rows_give_zero_weights_and_zero_gradient(name: str) -> Non
     assert torch.isfinite(x.grad).all() and torch.equal(x.grad[1], torch.zeros(6))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("case", ["random", "masked", "large"])
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_forward_nonempty_equals_forward_when_every_row_has_a_finite_score(name: str, case: str, dtype: torch.dtype) -> None:
+    ours, _ = REFERENCES[name]
+    x = _inputs()[case].to(dtype).requires_grad_()
+    fast = ours.forward_nonempty(x, dim=-1)
+    assert fast.dtype == dtype
+    torch.testing.assert_close(fast, ours(x, dim=-1), atol=0, rtol=0)
+    grad = torch.randn_like(fast)
+    (fast_grad,) = torch.autograd.grad(fast, x, grad)
+    (grad_ref,) = torch.autograd.grad(ours(x, dim=-1), x, grad)
+    torch.testing.assert_close(fast_grad, grad_ref)
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("name", list(REFERENCES))
 def test_half_precision_computed_in_float32(name: str, dtype: torch.dtype) -> None:
