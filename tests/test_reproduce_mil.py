@@ -42,3 +42,11 @@ def test_benchmarks_quick_selects_a_config_and_fills_every_fold(tmp_path: Path, 
     assert "Configurations chosen on fold 1" in text and "grid incomplete" not in text
     models = len(sys.modules["reproduce_mil"].benchmark_variants())  # dense, sparse, entmax (+ footprint when registered)
     assert len(list((tmp_path / "cache").glob("*.json"))) == models * 3  # × 3 folds (the fold-1 grid run is reused)
+
+
+def test_seeds_flag_keeps_the_first_seeds_and_says_so(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    run(load_script, monkeypatch, "--part", "bit_pattern", "--seeds", "1", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
+    text = (tmp_path / "mil_bit_pattern.md").read_text()
+    assert "Protocol `quick, first 1 seed(s)`" in text and "**Seeds:** 0\n" in text
+    with pytest.raises(SystemExit):
+        run(load_script, monkeypatch, "--part", "bit_pattern", "--seeds", "0", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
