@@ -67,7 +67,7 @@ def hardware_summary() -> str:
         parts.append(f"RAM: {memory:.0f} GiB")
     if torch.cuda.is_available():
         parts.append(f"GPU: {torch.cuda.get_device_name(0)}")
-    parts.append(f"Python {platform.python_version()}, torch {torch.__version__}, {torch.get_num_threads()} torch threads")
+    parts.append(f"Python {platform.python_version()}, torch {torch.__version__}, torch threads: {torch.get_num_threads()}")
     return "; ".join(parts)
 
 
