@@ -40,6 +40,7 @@ def test_benchmarks_quick_selects_a_config_and_fills_every_fold(tmp_path: Path, 
     for row in ("dense", "sparse", "entmax"):
         assert re.search(rf"\| {row} \| 0\.\d{{3}} \|", text), row
     assert "Configurations chosen on fold 1" in text and "grid incomplete" not in text
+    assert re.search(r"\| musk1 \| sparse \| \{.*\} \| [01]\.\d{3} \| 1/1 \|", text)  # the selection's validation AUC and ties
     models = len(sys.modules["reproduce_mil"].benchmark_variants())  # dense, sparse, entmax (+ footprint when registered)
     assert len(list((tmp_path / "cache").glob("*.json"))) == models * 3  # × 3 folds (the fold-1 grid run is reused)
 
