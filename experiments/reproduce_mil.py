@@ -398,21 +398,21 @@ def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float) 
                 print(f"[{done}/{len(pending)}] {unit.part} {unit.params['variant']['name']} {shown}: {cache.get(unit)}", flush=True)
 
 
-def grid_scores(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> list[tuple[float, dict[str, Any]]] | None:
-    """(validation AUC on fold 0 / the first seed, configuration) for every grid point; None while any is missing."""
-    scored = []
+def grid_results(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> list[tuple[dict[str, Any], dict[str, Any]]] | None:
+    """(cached result on fold 0 / the first seed, configuration) for every grid point; None while any is missing."""
+    results = []
     for config in protocol.configs():
         result = cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, 0, protocol.seeds[0])))
         if result is None:
             return None
-        scored.append((result["best_val"], config))
-    return scored
+        results.append((result, config))
+    return results
 
 
 def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> dict[str, Any] | None:
     """The grid configuration with the best validation AUC on fold 0 / seed 0 (ties: earlier in the grid)."""
-    scored = grid_scores(protocol, dataset, variant, cache)
-    return None if scored is None else max(scored, key=lambda item: item[0])[1]
+    grid = grid_results(protocol, dataset, variant, cache)
+    return None if grid is None else max(grid, key=lambda item: item[0]["best_val"])[1]
 
 
 # ---------------------------------------------------------------------- tables
@@ -470,13 +470,19 @@ Footprint rows: {"included" if footprint else "not included (the `footprint` sim
 def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, started: datetime.datetime, protocol_name: str) -> None:
     variants = benchmark_variants()
     table: dict[tuple[str, str], list[float]] = {}
-    chosen: dict[tuple[str, str], dict[str, Any] | None] = {}
+    selection: list[list[object]] = []  # rows of the configurations table
     seconds = 0.0  # of this protocol's runs: the whole grid and the chosen configurations' folds × seeds
     for dataset in protocol.datasets:
         for variant in variants:
-            grid = [cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, c, 0, protocol.seeds[0]))) for c in protocol.configs()]
-            seconds += sum(r["seconds"] for r in grid if r is not None)
-            config = chosen[dataset, variant.name] = select_config(protocol, dataset, variant, cache)
+            grid = grid_results(protocol, dataset, variant, cache)
+            config = select_config(protocol, dataset, variant, cache)
+            if grid is None:
+                selection.append([dataset, variant.name, "grid incomplete", "—", "—"])
+            else:
+                seconds += sum(result["seconds"] for result, _ in grid)
+                best = max(result["best_val"] for result, _ in grid)
+                tied = sum(result["best_val"] == best for result, _ in grid)
+                selection.append([dataset, variant.name, json.dumps(config), f"{best:.3f}", f"{tied}/{len(grid)}"])
             per_seed = []
             if config is not None:
                 for seed in protocol.seeds:
@@ -528,15 +534,9 @@ mean ± std over the seeds. Paper columns are the papers' reported means. Total 
     results.add_table(headers, rows, title="Test ROC-AUC", note=f"Paper columns — {sources}.")
     if goals:
         results.add_text("**Goal (sparse/adaptive rows at or above the paper's mean):** " + "; ".join(goals) + ".")
-    configs = []
-    for (dataset, kind), config in chosen.items():
-        scored = grid_scores(protocol, dataset, next(v for v in variants if v.name == kind), cache)
-        best = max(score for score, _ in scored) if scored else None
-        tied = f"{sum(score == best for score, _ in scored)}/{len(scored)}" if scored else "—"
-        configs.append([dataset, kind, json.dumps(config) if config else "grid incomplete", f"{best:.3f}" if best is not None else "—", tied])
     results.add_table(
         ["dataset", "model", "selected configuration", "its validation AUC", "grid points at that AUC"],
-        configs,
+        selection,
         title="Configurations chosen on fold 1",
         note="Ties go to the earliest grid point. The validation part (10 % of a training part; at 10 folds 5–6 bags for UCSB, 8–9 for Musk, 18 for Elephant/Fox/Tiger) often cannot separate the grid points.",
     )
