@@ -51,3 +51,14 @@ def test_seeds_flag_keeps_the_first_seeds_and_says_so(tmp_path: Path, load_scrip
     assert "Protocol `quick, first 1 seed(s)`" in text and "**Seeds:** 0\n" in text
     with pytest.raises(SystemExit):
         run(load_script, monkeypatch, "--part", "bit_pattern", "--seeds", "0", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
+
+
+def test_hopfield_rows_can_be_limited_to_small_bags_without_changing_other_runs(load_script) -> None:
+    module = load_script(SCRIPT)
+    everything = module.BitPatternProtocol(bag_sizes=(10, 30), sparsities=(), seeds=(0,))
+    limited = module.BitPatternProtocol(bag_sizes=(10, 30), sparsities=(), seeds=(0,), hopfield_max_bag_size=10)
+    all_units = {(setting, variant.name): unit.key for setting, variant, unit in module.bit_pattern_units(everything)}
+    kept = {(setting, variant.name): unit.key for setting, variant, unit in module.bit_pattern_units(limited)}
+    dropped = set(all_units) - set(kept)
+    assert dropped and all(setting[1] == 30 and name.endswith(" Hopfield") for setting, name in dropped)
+    assert all(all_units[k] == key for k, key in kept.items())  # same cache keys: the limit is not a run setting
