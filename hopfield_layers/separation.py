@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .ops.entmax import entmax15, entmax_bisect, sparsemax
+from .ops.entmax import _compute_dtype, entmax15, entmax_bisect, sparsemax
 from .registry import Registry
 
 __all__ = [
@@ -122,14 +122,11 @@ class Softmax(Separation):
 
     def forward(self, scores: Tensor, dim: int = -1) -> Tensor:
         empty = torch.isneginf(scores).all(dim=dim, keepdim=True)
-        compute_dtype = torch.float32 if scores.dtype in (torch.float16, torch.bfloat16) else scores.dtype
-        weights = torch.softmax(scores.masked_fill(empty, 0.0), dim=dim, dtype=compute_dtype)
-        return weights.masked_fill(empty, 0.0).to(scores.dtype)
+        return self.forward_nonempty(scores.masked_fill(empty, 0.0), dim=dim).masked_fill(empty, 0.0)
 
     def forward_nonempty(self, scores: Tensor, dim: int = -1) -> Tensor:
         # no empty-row guard: it costs two full copies of the scores forward and backward
-        compute_dtype = torch.float32 if scores.dtype in (torch.float16, torch.bfloat16) else scores.dtype
-        return torch.softmax(scores, dim=dim, dtype=compute_dtype).to(scores.dtype)
+        return torch.softmax(scores, dim=dim, dtype=_compute_dtype(scores)).to(scores.dtype)
 
 
 @register_separation("sparsemax")
