@@ -414,10 +414,15 @@ def grid_results(protocol: BenchmarkProtocol, dataset: str, variant: Variant, ca
     return results
 
 
+def best_config(grid: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """The configuration of ``grid_results`` with the best validation AUC (ties: earlier in the grid)."""
+    return max(grid, key=lambda item: item[0]["best_val"])[1]
+
+
 def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> dict[str, Any] | None:
-    """The grid configuration with the best validation AUC on fold 0 / seed 0 (ties: earlier in the grid)."""
+    """The grid configuration with the best validation AUC on fold 0 / seed 0; None while the grid is incomplete."""
     grid = grid_results(protocol, dataset, variant, cache)
-    return None if grid is None else max(grid, key=lambda item: item[0]["best_val"])[1]
+    return None if grid is None else best_config(grid)
 
 
 # ---------------------------------------------------------------------- tables
@@ -468,11 +473,12 @@ Footprint rows: {"included" if footprint else "not included (the `footprint` sim
             continue
         headers = ["model"] + [str(s[1]) if table == "bag size" else f"{s[2] / s[1]:.0%} ({s[2]})" for s in settings]
         rows = [[v.name] + [_cell(scores[s, v.name], len(protocol.seeds)) for s in settings] for v in variants]
-        rows = [row for row in rows if any(cell != "—" for cell in row[1:])]
+        kept = [row for row in rows if any(cell != "—" for cell in row[1:])]
         note = None
         if "hopfield" in protocol.layers and protocol.hopfield_max_bag_size is not None:
-            note = f"`Hopfield` rows (self-association over the bag) are run only for bags of up to {protocol.hopfield_max_bag_size} instances in this protocol; rows without any run are left out."
-        results.add_table(headers, rows, title=title, note=note)
+            note = f"`Hopfield` rows (self-association over the bag) are run only for bags of up to {protocol.hopfield_max_bag_size} instances in this protocol"
+            note += "; rows without any run are left out." if len(kept) < len(rows) else "."
+        results.add_table(headers, kept, title=title, note=note)
     results.write(out)
 
 
@@ -484,7 +490,7 @@ def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, start
     for dataset in protocol.datasets:
         for variant in variants:
             grid = grid_results(protocol, dataset, variant, cache)
-            config = select_config(protocol, dataset, variant, cache)
+            config = None if grid is None else best_config(grid)
             if grid is None:
                 selection.append([dataset, variant.name, "grid incomplete", "—", "—"])
             else:
