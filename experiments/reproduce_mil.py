@@ -257,8 +257,15 @@ def _fit_and_test(
             default_root_dir=workdir,
         )
         trainer.fit(module, data)
+        val = trainer.validate(module, data, ckpt_path="best", verbose=False)[0]
         test = trainer.test(module, data, ckpt_path="best", verbose=False)[0]
-    return {"best_val": float(checkpoint.best_model_score), "test_accuracy": test["test_accuracy"], "test_auroc": test["test_auroc"], "epochs": trainer.current_epoch}
+    return {
+        "best_val": float(checkpoint.best_model_score),
+        "val_loss": val["val_loss"],  # of the best checkpoint: breaks ties in the grid search
+        "test_accuracy": test["test_accuracy"],
+        "test_auroc": test["test_auroc"],
+        "epochs": trainer.current_epoch,
+    }
 
 
 def run_unit(unit: Unit) -> dict[str, Any]:
@@ -361,9 +368,14 @@ class Cache:
         path.with_suffix(".tmp").replace(path)
 
 
-def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float) -> int:
-    """Run the uncached units (in ``workers`` processes) until ``deadline``; returns how many ran."""
-    pending = [u for u in units if cache.get(u) is None]
+def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float, require: str | None = None) -> int:
+    """Run the uncached units (in ``workers`` processes) until ``deadline``; returns how many ran.
+
+    ``require``: also re-run cached units whose result lacks this entry (``val_loss`` was not recorded before
+    it was needed to break ties); runs are deterministic (same seed, one thread), so a re-run reproduces the
+    cached metrics and adds the entry.
+    """
+    pending = [u for u in units if (cached := cache.get(u)) is None or (require is not None and require not in cached)]
     if not pending:
         return 0
     done = 0
@@ -414,13 +426,36 @@ def grid_results(protocol: BenchmarkProtocol, dataset: str, variant: Variant, ca
     return results
 
 
-def best_config(grid: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
-    """The configuration of ``grid_results`` with the best validation AUC (ties: earlier in the grid)."""
-    return max(grid, key=lambda item: item[0]["best_val"])[1]
+def tied_at_best(grid: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The grid points of ``grid_results`` that share the best validation AUC."""
+    best = max(result["best_val"] for result, _ in grid)
+    return [item for item in grid if item[0]["best_val"] == best]
+
+
+def best_config(grid: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any] | None:
+    """The configuration of ``grid_results`` with the best validation AUC; ties go to the lowest validation loss
+    of the best checkpoint (then the earlier grid point). None while a tied point's validation loss is not cached."""
+    tied = tied_at_best(grid)
+    if len(tied) == 1:
+        return tied[0][1]
+    if any("val_loss" not in result for result, _ in tied):
+        return None
+    return min(tied, key=lambda item: item[0]["val_loss"])[1]
+
+
+def tie_units(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> list[Unit]:
+    """The fold-1 grid units tied at the best validation AUC (their validation losses decide between them)."""
+    grid = grid_results(protocol, dataset, variant, cache)
+    if grid is None:
+        return []
+    tied = tied_at_best(grid)
+    if len(tied) == 1:
+        return []
+    return [Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, 0, protocol.seeds[0])) for _, config in tied]
 
 
 def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> dict[str, Any] | None:
-    """The grid configuration with the best validation AUC on fold 0 / seed 0; None while the grid is incomplete."""
+    """The grid configuration chosen by :func:`best_config` on fold 1 / the first seed; None while undecided."""
     grid = grid_results(protocol, dataset, variant, cache)
     return None if grid is None else best_config(grid)
 
@@ -492,12 +527,14 @@ def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, start
             grid = grid_results(protocol, dataset, variant, cache)
             config = None if grid is None else best_config(grid)
             if grid is None:
-                selection.append([dataset, variant.name, "grid incomplete", "—", "—"])
+                selection.append([dataset, variant.name, "grid incomplete", "—", "—", "—"])
             else:
                 seconds += sum(result["seconds"] for result, _ in grid)
-                best = max(result["best_val"] for result, _ in grid)
-                tied = sum(result["best_val"] == best for result, _ in grid)
-                selection.append([dataset, variant.name, json.dumps(config), f"{best:.3f}", f"{tied}/{len(grid)}"])
+                tied = tied_at_best(grid)
+                chosen = next((result for result, c in tied if c == config), None)
+                loss = "—" if chosen is None or len(tied) == 1 else f"{chosen['val_loss']:.4f}"
+                shown = json.dumps(config) if config is not None else "undecided (validation losses of the tied points not run)"
+                selection.append([dataset, variant.name, shown, f"{tied[0][0]['best_val']:.3f}", f"{len(tied)}/{len(grid)}", loss])
             per_seed = []
             if config is not None:
                 for seed in protocol.seeds:
@@ -520,7 +557,7 @@ learning rate × {protocol.lr_decay} per epoch, batch {protocol.batch_size}, gra
 Protocol {protocol_name}: stratified {protocol.num_folds}-fold cross-validation, 10 % of each training part held out (stratified)
 for validation, at most {protocol.max_epochs} epochs with early stopping on validation ROC-AUC (patience {protocol.patience}), test ROC-AUC of
 the best validation epoch. Grid ({len(protocol.configs())} configurations, searched on fold 1 with seed {protocol.seeds[0]} only, by validation
-ROC-AUC): {grid_text} (`heads_dim` = (heads, head size); `embedding` = widths of the embedding layers). Then every
+ROC-AUC; ties by the validation loss of the best checkpoint): {grid_text} (`heads_dim` = (heads, head size); `embedding` = widths of the embedding layers). Then every
 fold is trained with each seed (seed = fold assignment and initialisation). Cells: mean over the folds per seed,
 mean ± std over the seeds. Paper columns are the papers' reported means. Total training time of these runs:
 {seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU). The whole protocol (10 folds, 5 seeds, 50 epochs, the
@@ -550,10 +587,10 @@ mean ± std over the seeds. Paper columns are the papers' reported means. Total 
     if goals:
         results.add_text("**Goal (sparse/adaptive rows at or above the paper's mean):** " + "; ".join(goals) + ".")
     results.add_table(
-        ["dataset", "model", "selected configuration", "its validation AUC", "grid points at that AUC"],
+        ["dataset", "model", "selected configuration", "its validation AUC", "grid points at that AUC", "its validation loss (tie-break)"],
         selection,
         title="Configurations chosen on fold 1",
-        note="Ties go to the earliest grid point. The validation part (10 % of a training part; at 10 folds 5–6 bags for UCSB, 8–9 for Musk, 18 for Elephant/Fox/Tiger) often cannot separate the grid points.",
+        note="The validation part (10 % of a training part; at 10 folds 5–6 bags for UCSB, 8–9 for Musk, 18 for Elephant/Fox/Tiger) often cannot separate the grid points by AUC; among the points tied at the best AUC the lowest validation loss of the best checkpoint wins (then the earlier grid point).",
     )
     if "footprint" not in SIMILARITIES:
         results.add_text("Footprint rows are missing: the `footprint` similarity is not registered in this checkout.")
@@ -598,6 +635,8 @@ def main() -> None:
             for c in bench_protocol.configs()
         ]
         run_pending(grid, cache, workers, deadline)
+        ties = [u for d in bench_protocol.datasets for v in benchmark_variants() for u in tie_units(bench_protocol, d, v, cache)]
+        run_pending(ties, cache, workers, deadline, require="val_loss")
         final = []
         for dataset in bench_protocol.datasets:
             for variant in benchmark_variants():

@@ -62,3 +62,34 @@ def test_hopfield_rows_can_be_limited_to_small_bags_without_changing_other_runs(
     dropped = set(all_units) - set(kept)
     assert dropped and all(setting[1] == 30 and name.endswith(" Hopfield") for setting, name in dropped)
     assert all(all_units[k] == key for k, key in kept.items())  # same cache keys: the limit is not a run setting
+
+
+def test_grid_ties_go_to_the_lowest_validation_loss(load_script) -> None:
+    module = load_script(SCRIPT)
+    a, b, c = {"lr": 1}, {"lr": 2}, {"lr": 3}
+    unique = [({"best_val": 0.9, "val_loss": 0.1}, a), ({"best_val": 1.0}, b), ({"best_val": 0.8, "val_loss": 0.0}, c)]
+    assert module.best_config(unique) == b  # one best AUC: its loss is not needed
+    tied = [({"best_val": 1.0, "val_loss": 0.5}, a), ({"best_val": 0.9, "val_loss": 0.01}, b), ({"best_val": 1.0, "val_loss": 0.2}, c)]
+    assert module.best_config(tied) == c
+    assert [config for _, config in module.tied_at_best(tied)] == [a, c]
+    assert module.best_config([({"best_val": 1.0, "val_loss": 0.5}, a), ({"best_val": 1.0}, c)]) is None  # undecided until c's loss is known
+
+
+def test_a_rerun_for_the_validation_loss_reproduces_the_cached_run(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+    import json
+
+    module = load_script(SCRIPT)
+    protocol = module.PROTOCOLS["quick"][1]
+    variant = module.benchmark_variants()[0]
+    unit = module.Unit("benchmarks", module.benchmark_params(protocol, "musk1", variant, protocol.configs()[0], 0, 0))
+    cache = module.Cache(tmp_path)
+    assert module.run_pending([unit], cache, 1, float("inf")) == 1
+    first = cache.get(unit)
+    path = tmp_path / f"{unit.key}.json"
+    record = json.loads(path.read_text())
+    del record["result"]["val_loss"]  # as a run cached before the loss was recorded
+    path.write_text(json.dumps(record))
+    assert module.run_pending([unit], cache, 1, float("inf")) == 0  # cached: nothing to do
+    assert module.run_pending([unit], cache, 1, float("inf"), require="val_loss") == 1
+    again = cache.get(unit)
+    assert {k: again[k] for k in ("best_val", "val_loss", "test_auroc", "epochs")} == {k: first[k] for k in ("best_val", "val_loss", "test_auroc", "epochs")}
