@@ -461,6 +461,12 @@ def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, c
 
 
 # ---------------------------------------------------------------------- tables
+CACHE_NOTE = (
+    "Runs already in the run cache (from earlier invocations with the same settings) are reused, not retrained: "
+    "the wall time in the header covers only this invocation, the CPU-hours every run the tables use."
+)
+
+
 def _cell(values: list[float], expected: int) -> str:
     if not values:
         return "—"
@@ -492,6 +498,7 @@ rest as here); `Hopfield` rows flatten the per-instance outputs. Attention rows:
 {protocol.attention_hidden}, softmax, same optimiser. Training: at most {protocol.max_epochs} epochs, early stopping on validation accuracy
 (patience {protocol.patience}, stop at 100 %); **test accuracy** of the best validation epoch, mean ± std over the seeds.
 Protocol {protocol_name}. Total training time of these runs: {seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU).
+{CACHE_NOTE}
 The papers' bit-pattern accuracies are not listed: only their setup is used. The whole protocol of the issue (bag sizes
 20–300, sparsities 1–50 %, 10 seeds, 30 epochs, Table 10 hyperparameters):
 `python experiments/reproduce_mil.py --part bit_pattern --protocol full`.
@@ -562,6 +569,7 @@ fold is trained with each seed (seed = fold assignment and initialisation). Cell
 mean ± std over the seeds. Paper columns are the papers' reported means. Total training time of these runs:
 {seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU). The whole protocol (10 folds, 5 seeds, 50 epochs, the
 32-point grid): `python experiments/reproduce_mil.py --part benchmarks --protocol full`.
+{CACHE_NOTE}
 """,
     )
     headers = ["model"]
