@@ -415,11 +415,16 @@ def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float, 
                 print(f"[{done}/{len(pending)}] {unit.part} {unit.params['variant']['name']} {shown}: {cache.get(unit)}", flush=True)
 
 
+def grid_unit(protocol: BenchmarkProtocol, dataset: str, variant: Variant, config: dict[str, Any]) -> Unit:
+    """The grid search's run of ``config``: fold 1 with the protocol's first seed."""
+    return Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, 0, protocol.seeds[0]))
+
+
 def grid_results(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> list[tuple[dict[str, Any], dict[str, Any]]] | None:
     """(cached result on fold 0 / the first seed, configuration) for every grid point; None while any is missing."""
     results = []
     for config in protocol.configs():
-        result = cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, 0, protocol.seeds[0])))
+        result = cache.get(grid_unit(protocol, dataset, variant, config))
         if result is None:
             return None
         results.append((result, config))
@@ -451,7 +456,7 @@ def tie_units(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache
     tied = tied_at_best(grid)
     if len(tied) == 1:
         return []
-    return [Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, 0, protocol.seeds[0])) for _, config in tied]
+    return [grid_unit(protocol, dataset, variant, config) for _, config in tied]
 
 
 def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, cache: Cache) -> dict[str, Any] | None:
@@ -636,12 +641,7 @@ def main() -> None:
         run_pending([unit for _, _, unit in bit_pattern_units(bit_protocol)], cache, workers, deadline)
         write_bit_pattern(bit_protocol, cache, args.out_dir / "mil_bit_pattern.md", started, label)
     if args.part in ("benchmarks", "all"):
-        grid = [
-            Unit("benchmarks", benchmark_params(bench_protocol, d, v, c, 0, bench_protocol.seeds[0]))
-            for d in bench_protocol.datasets
-            for v in benchmark_variants()
-            for c in bench_protocol.configs()
-        ]
+        grid = [grid_unit(bench_protocol, d, v, c) for d in bench_protocol.datasets for v in benchmark_variants() for c in bench_protocol.configs()]
         run_pending(grid, cache, workers, deadline)
         ties = [u for d in bench_protocol.datasets for v in benchmark_variants() for u in tie_units(bench_protocol, d, v, cache)]
         run_pending(ties, cache, workers, deadline, require="val_loss")
