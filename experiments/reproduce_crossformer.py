@@ -7,7 +7,10 @@ the recipe ``configs/timeseries/<dataset>_<horizon>.yaml`` through the ``hopfiel
 rate halved after epochs 2/4/6/8/10, best checkpoint restored) and reports the test MSE/MAE on the
 normalised data, the epochs run and the training time per epoch. Finished runs are cached as JSON
 under ``--runs``, so an interrupted reproduction resumes where it stopped and the report can be
-rebuilt (``--report-only``) from runs made by several invocations.
+rebuilt (``--report-only``) from runs made by several invocations. A run interrupted mid-training
+resumes from its ``last.ckpt`` (after its last finished epoch; model, optimiser, learning-rate
+schedule, early stopping, best checkpoint, random state and the per-epoch log all carry over), so
+a CPU run of many hours can be split over several invocations and ends as an uninterrupted one.
 
     python experiments/reproduce_crossformer.py                                # ETTh1 + ILI, all horizons, 3 variants
     python experiments/reproduce_crossformer.py --datasets ILI --seeds 0 1 2   # more seeds
@@ -39,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hopfield_layers.data.timeseries import TIMESERIES, TimeSeriesDataModule  # noqa: E402
-from hopfield_layers.lit import HopfieldCLI  # noqa: E402
+from hopfield_layers.lit import HopfieldCLI, find_checkpoint, keep_checkpointing_into  # noqa: E402
 from hopfield_layers.models.crossformer import Crossformer  # noqa: E402
 from hopfield_layers.results import ResultsFile, mean_std  # noqa: E402
 
@@ -60,18 +63,46 @@ QUICK_MODEL = {"d_model": 16, "d_ff": 16, "n_heads": 2, "factor": 3}
 
 
 class EpochLog(Callback):
-    """Records the wall time of every training epoch and the validation loss after it."""
+    """Records the wall time of every training epoch (without its validation) and the validation loss after it.
+
+    Its lists are saved in every checkpoint, so a resumed run reports every epoch, also those before the
+    interruption; ``resumed_after`` lists the epochs after which the run was resumed.
+    """
 
     def __init__(self) -> None:
         self.train_seconds: list[float] = []
         self.val_loss: list[float] = []
-        self._start = 0.0
+        self.resumed_after: list[int] = []
+        self._start, self._timed = 0.0, True
+
+    @property
+    def state_key(self) -> str:
+        return "EpochLog"
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"train_seconds": list(self.train_seconds), "val_loss": list(self.val_loss), "resumed_after": list(self.resumed_after)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.train_seconds, self.val_loss = list(state_dict["train_seconds"]), list(state_dict["val_loss"])
+        self.resumed_after = [*state_dict.get("resumed_after", []), len(self.train_seconds)]
 
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         self._start = time.perf_counter()
+        self._timed = False
+
+    def _stop_clock(self) -> None:
+        if not self._timed:
+            self.train_seconds.append(time.perf_counter() - self._start)
+            self._timed = True
+
+    def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        # the training part of the epoch ends here; timing it now also puts it in the checkpoint that
+        # Lightning saves after this validation (before ``on_train_epoch_end``)
+        if not trainer.sanity_checking:
+            self._stop_clock()
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-        self.train_seconds.append(time.perf_counter() - self._start)
+        self._stop_clock()  # epochs without validation
 
     def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if not trainer.sanity_checking:
@@ -152,12 +183,17 @@ def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: ar
     cache = args.runs / f"{key}.json"
     if cache.is_file():
         return json.loads(cache.read_text())
-    arguments = cli_arguments(dataset, horizon, variant, seed, args, args.runs / key)
+    root = args.runs / key
+    resume = find_checkpoint("last", root) if any(root.glob("version_*/checkpoints/last*.ckpt")) else None
+    arguments = cli_arguments(dataset, horizon, variant, seed, args, root)
     cli = HopfieldCLI(args=arguments, run=False)
     log = EpochLog()
     cli.trainer.callbacks.append(log)
-    started = time.perf_counter()
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    if resume is not None:
+        print(f"{key}: resuming from {resume}", flush=True)
+        keep_checkpointing_into(cli.trainer, resume)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume)
+    epochs = log.state_dict()  # before the test, which restores the callbacks' state of the best checkpoint
     (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best", verbose=False)
     record = {
         "dataset": dataset,
@@ -169,17 +205,19 @@ def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: ar
         "test_mse": float(metrics["test_mse"]),
         "test_mae": float(metrics["test_mae"]),
         "test_windows": min(len(cli.datamodule.splits["test"]), int(sum(cli.trainer.num_test_batches)) * cli.datamodule.eval_batch_size),
-        "epochs": len(log.train_seconds),
-        "best_epoch": 1 + min(range(len(log.val_loss)), key=log.val_loss.__getitem__),
-        "val_loss": log.val_loss,
-        "train_seconds": log.train_seconds,
-        "total_seconds": time.perf_counter() - started,
+        "epochs": len(epochs["train_seconds"]),
+        "best_epoch": 1 + min(range(len(epochs["val_loss"])), key=epochs["val_loss"].__getitem__),
+        "val_loss": epochs["val_loss"],
+        "train_seconds": epochs["train_seconds"],
+        "total_seconds": sum(epochs["train_seconds"]),
+        "resumed_after": epochs["resumed_after"],
         "command": "hopfield-layers fit " + " ".join(arguments).replace(f"{ROOT}/", ""),
         "script": args.command,
         "hardware": torch.cuda.get_device_name(0) if args.accelerator == "gpu" else f"cpu, {torch.get_num_threads()} torch threads",
     }
     if not args.keep_checkpoints:  # ~135 MB per checkpoint for the full-size model
-        shutil.rmtree(args.runs / key / "version_0" / "checkpoints", ignore_errors=True)
+        for checkpoints in root.glob("version_*/checkpoints"):
+            shutil.rmtree(checkpoints, ignore_errors=True)
     cache.write_text(json.dumps(record, indent=1))
     return record
 

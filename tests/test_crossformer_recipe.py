@@ -150,3 +150,38 @@ def test_reproduce_crossformer_quick(tmp_path: Path) -> None:
     assert not list(runs.rglob("*.ckpt"))  # checkpoints are removed after testing
     again = subprocess.run([*command, "--report-only"], check=True, capture_output=True, text=True)  # cached: no training
     assert "Restoring states" not in again.stderr and out.read_text().count("| quick |") == 3
+
+
+@pytest.mark.usefixtures("one_thread", "_clean_argv")
+def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run killed after epoch 1 of 3 resumes from ``last.ckpt`` and ends exactly as an uninterrupted run."""
+    script = load_script(ROOT / "experiments" / "reproduce_crossformer.py")
+    _write(tmp_path / "data", "ETTh1.csv", 14400)
+
+    def run(runs: Path) -> dict:
+        args = script.parse_args(["--quick", "--data-root", str(tmp_path / "data"), "--runs", str(runs), "--max-epochs", "3"])
+        args.max_epochs = 3  # --quick caps it at 2
+        return script.train_and_test("ETTh1", 24, "sparse_hopfield", 0, args)
+
+    class Killed(Exception):
+        pass
+
+    class KilledInEpoch2(script.EpochLog):
+        def on_train_epoch_start(self, trainer, pl_module) -> None:
+            if trainer.current_epoch == 1:
+                raise Killed
+            super().on_train_epoch_start(trainer, pl_module)
+
+    uninterrupted = run(tmp_path / "a")
+    with monkeypatch.context() as patch:
+        patch.setattr(script, "EpochLog", KilledInEpoch2)
+        with pytest.raises(Killed):
+            run(tmp_path / "b")
+    assert not (tmp_path / "b" / f"{script.run_key('ETTh1', 24, 'sparse_hopfield', 0, script.parse_args(['--quick']))}.json").exists()
+    assert list((tmp_path / "b").glob("*/version_0/checkpoints/last.ckpt"))
+    resumed = run(tmp_path / "b")
+    assert resumed["resumed_after"] == [1] and uninterrupted["resumed_after"] == []
+    assert resumed["epochs"] == uninterrupted["epochs"] == 3 and len(resumed["train_seconds"]) == 3
+    assert resumed["val_loss"] == uninterrupted["val_loss"] and resumed["best_epoch"] == uninterrupted["best_epoch"]
+    assert resumed["test_mse"] == uninterrupted["test_mse"] and resumed["test_mae"] == uninterrupted["test_mae"]
+    assert not list((tmp_path / "b").glob("*/version_*/checkpoints"))  # deleted after the test

@@ -4,7 +4,7 @@ Importing :mod:`hopfield_layers` does not import Lightning; this subpackage does
 """
 
 from .checkpoints import LastCheckpoint, find_checkpoint
-from .cli import HopfieldCLI, default_loggers, main
+from .cli import HopfieldCLI, default_loggers, keep_checkpointing_into, main
 from .datamodule import SplitDataModule
 from .metrics import METRICS, TASKS, build_metrics
 from .pattern_init import InitPatterns
@@ -15,6 +15,7 @@ __all__ = [
     "HopfieldCLI",
     "main",
     "default_loggers",
+    "keep_checkpointing_into",
     "find_checkpoint",
     "LastCheckpoint",
     "TaskModule",

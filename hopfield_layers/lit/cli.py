@@ -40,7 +40,7 @@ from .checkpoints import LastCheckpoint, find_checkpoint
 from .random_state import RandomStateCheckpoint
 from .task import TaskModule
 
-__all__ = ["HopfieldCLI", "default_loggers", "main"]
+__all__ = ["HopfieldCLI", "default_loggers", "keep_checkpointing_into", "main"]
 
 DEFAULT_ROOT_DIR = "runs"
 
@@ -52,6 +52,18 @@ def default_loggers(root: str | os.PathLike[str]) -> list[Logger]:
     if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
         loggers.append(TensorBoardLogger(root, name="", version=csv.version, default_hp_metric=False))
     return loggers
+
+
+def keep_checkpointing_into(trainer: Trainer, ckpt_path: str | os.PathLike[str]) -> None:
+    """Point the trainer's checkpoint callbacks without a ``dirpath`` at the folder of ``ckpt_path``.
+
+    Call before resuming a fit from ``ckpt_path``: Lightning restores a ``ModelCheckpoint``'s best-checkpoint
+    record only when it saves into the folder it saved into before, so a resumed fit that wrote into a new
+    ``version_<n>/checkpoints`` would forget the best epoch of the interrupted part.
+    """
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint) and callback.dirpath is None:
+            callback.dirpath = str(Path(ckpt_path).parent)
 
 
 class HopfieldCLI(LightningCLI):
@@ -94,10 +106,7 @@ class HopfieldCLI(LightningCLI):
                 config["ckpt_path"] = find_checkpoint(config["ckpt_path"], root)
             except (FileNotFoundError, ValueError) as error:
                 self.parser.error(str(error), error)
-            # keep checkpointing into the resumed run's folder, so its best-checkpoint record carries over
-            for callback in self.trainer.checkpoint_callbacks:
-                if isinstance(callback, ModelCheckpoint) and callback.dirpath is None:
-                    callback.dirpath = str(Path(config["ckpt_path"]).parent)
+            keep_checkpointing_into(self.trainer, config["ckpt_path"])
 
     def before_fit(self) -> None:
         self._resolve_ckpt_path("fit")
