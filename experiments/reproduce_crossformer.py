@@ -69,7 +69,8 @@ class EpochLog(Callback):
     interruption; ``resumed_after`` lists the epochs after which the run was resumed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
+        self.name = name  # printed with each epoch's line (one line per epoch: long CPU runs show progress)
         self.train_seconds: list[float] = []
         self.val_loss: list[float] = []
         self.resumed_after: list[int] = []
@@ -107,6 +108,9 @@ class EpochLog(Callback):
     def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if not trainer.sanity_checking:
             self.val_loss.append(float(trainer.callback_metrics["val_loss"]))
+            if self.name:
+                seconds = f", {self.train_seconds[-1]:.0f} s" if len(self.train_seconds) == len(self.val_loss) else ""
+                print(f"{self.name} epoch {len(self.val_loss)}: val_loss {self.val_loss[-1]:.4f}{seconds}", flush=True)
 
 
 def horizons(dataset: str) -> list[int]:
@@ -187,7 +191,7 @@ def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: ar
     resume = find_checkpoint("last", root) if any(root.glob("version_*/checkpoints/last*.ckpt")) else None
     arguments = cli_arguments(dataset, horizon, variant, seed, args, root)
     cli = HopfieldCLI(args=arguments, run=False)
-    log = EpochLog()
+    log = EpochLog(key)
     cli.trainer.callbacks.append(log)
     if resume is not None:
         print(f"{key}: resuming from {resume}", flush=True)
