@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 EXTRAS ?= dev,tabular
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test install
+.PHONY: run test install device-bundle
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,18 @@ test: install
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit code 5)" >&2; exit 1; fi; \
 	exit $$rc
+
+# A folder to carry to a lent GPU machine (DEVELOPERS.md, "GPU sessions"): wheels of the pure-Python
+# packages its python3 lacks (the versions installed here) and the data folders named in DEVICE_DATA.
+# Its python3 has torch, lightning, torchmetrics, einops, numpy, scipy, pandas, scikit-learn already.
+DEVICE_DIR ?= .device
+DEVICE_DATA ?= timeseries
+DEVICE_WHEELS ?= entmax jsonargparse docstring-parser typeshed-client
+HOPFIELD_DATA ?= ../shared/data
+device-bundle: install
+	rm -rf $(DEVICE_DIR) && mkdir -p $(DEVICE_DIR)/whl $(DEVICE_DIR)/data
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux2014_x86_64 -d $(DEVICE_DIR)/whl \
+		$$($(PY) -m pip freeze --all | grep -i -E "^($$(echo $(DEVICE_WHEELS) | sed 's/[-_]/[-_]/g; s/ /|/g'))==")
+	for d in $(DEVICE_DATA); do cp -r $(HOPFIELD_DATA)/$$d $(DEVICE_DIR)/data/; done
+	@du -sh $(DEVICE_DIR); ls $(DEVICE_DIR)/whl
