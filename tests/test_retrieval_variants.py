@@ -153,3 +153,23 @@ def test_benchmark_part_seeds(load_script) -> None:
     assert "part_seeds" not in bench.Runs(None, cfg).fingerprint
     with pytest.raises(SystemExit):
         bench.main(["--set", "part_seeds={'hard': 0}"])
+
+
+def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switching the MNIST oracle on runs only the oracle (both noise readings), not the cached model runs again."""
+    bench = load_script(BENCHMARK)
+    calls = []
+
+    def fake_run_setting(source, count, difficulty, models, cfg, seed, data_root):
+        calls.append((source, tuple(models)))
+        return {label: {"accuracy": 0.5, "error": 0.1, "train_s": 0.0, "eval_s": 0.0} for label in models}
+
+    monkeypatch.setattr(bench, "run_setting", fake_run_setting)
+    cache, cfg = tmp_path / "cache.json", bench.replace(bench.QUICK, seeds=1, hard=[("mnist", 0.6)], mnist_oracle=False)
+    bench.hard_table(bench.Runs(cache, cfg), bench.ResultsFile("t"), None, print)
+    assert calls == [("mnist", tuple(bench.MODELS))]
+    calls.clear()
+    results = bench.ResultsFile("t")
+    bench.hard_table(bench.Runs(cache, bench.replace(cfg, mnist_oracle=True)), results, None, print)
+    assert calls == [("mnist", (bench.ORACLE,))] * 2  # d_noise as a standard deviation, then as a variance
+    assert bench.ORACLE in results.render() and "was not run on MNIST" not in results.render()
