@@ -229,6 +229,10 @@ class Runs:
         )
         self.fingerprint = json.dumps({k: v for k, v in asdict(cfg).items() if k not in ignored}, default=str)
 
+    def forget(self, key: str) -> None:
+        """Drop the cached result of ``key`` (for this configuration), so that ``get_or_run`` computes it again."""
+        self.data.pop(f"{key}|{self.fingerprint}", None)
+
     def get_or_run(self, key: str, compute: Callable[[], dict]) -> dict:
         key = f"{key}|{self.fingerprint}"
         if key not in self.data:
@@ -278,42 +282,55 @@ def _naive_footprint(sim: Footprint, query: torch.Tensor, key: torch.Tensor) -> 
     return total
 
 
-def speed_rows(cfg: Config, log) -> list[list[object]]:
-    """Per (d, N): inference and training-step times of every similarity, timed interleaved in this process."""
-    rows = []
+def speed_rows(runs: Runs, log, retime: bool = False) -> list[list[object]]:
+    """Per (d, N): inference and training-step times of every similarity, timed interleaved in this process.
+
+    Each (d, N) cell is cached with the runs (so a later invocation renders the same timings instead of
+    measuring on a possibly busy machine); ``retime`` measures again.
+    """
+    cfg, rows = runs.cfg, []
     for dim in cfg.speed_dims:
         for count in cfg.speed_sizes:
-            torch.manual_seed(0)
-            patterns = torch.rand(count, dim) * 2 - 1
-            index, queries = make_variants(patterns, cfg.speed_queries, mask=0.4, noise=0.4, bias=0.4)
-            naive, naive_bytes = Footprint(dim), cfg.speed_queries * count * dim * 2 * 16  # sorted values, int64 indices, cumsum
-            variants: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-                "dot product (M-Hop)": HopfieldRetrieval(patterns, "dot").scores,
-                "footprint (this library)": HopfieldRetrieval(patterns, Footprint(dim)).scores,
-                "footprint, unsorted (matrix products)": HopfieldRetrieval(patterns, Footprint(dim, sort=False)).scores,
-            }
-            if naive_bytes <= 2**31:
-                variants["footprint, naive (torch.sort + cumsum, autograd)"] = lambda q, s=naive, k=patterns: _naive_footprint(s, q[None, None], k[None, None])[0, 0]
-
-            def infer(scores, queries=queries):
-                with torch.no_grad():
-                    scores(queries)
-
-            def train_step(scores, queries=queries, index=index):
-                loss = likelihood_loss(scores(queries), index)
-                if loss.requires_grad:
-                    loss.backward()
-
-            inference = time_interleaved({label: partial(infer, fn) for label, fn in variants.items()}, cfg.speed_rounds, warmup=1)
-            training = time_interleaved({label: partial(train_step, fn) for label, fn in variants.items() if "M-Hop" not in label}, cfg.speed_rounds, warmup=1)
-            for label in variants:
-                infer_ms = statistics.median(inference[label]) * 1e3
-                train_ms = statistics.median(training[label]) * 1e3 if label in training else None
-                rows.append([dim, count, label, f"{infer_ms:.0f}", "—" if train_ms is None else f"{train_ms:.0f}", ""])
-                log(f"[speed] d={dim} N={count} {label}: inference {infer_ms:.0f} ms, training {'—' if train_ms is None else f'{train_ms:.0f} ms'}")
-            if naive_bytes > 2**31:
-                rows.append([dim, count, "footprint, naive (torch.sort + cumsum, autograd)", "—", "—", f"skipped: {naive_bytes / 2**30:.1f} GiB of autograd buffers"])
+            key = f"speed|{dim}|{count}|{cfg.speed_queries} queries|{cfg.speed_rounds} rounds"
+            if retime:
+                runs.forget(key)
+            rows += runs.get_or_run(key, partial(_speed_cell, cfg, dim, count, log))["rows"]
     return rows
+
+
+def _speed_cell(cfg: Config, dim: int, count: int, log) -> dict[str, list[list[object]]]:
+    rows: list[list[object]] = []
+    torch.manual_seed(0)
+    patterns = torch.rand(count, dim) * 2 - 1
+    index, queries = make_variants(patterns, cfg.speed_queries, mask=0.4, noise=0.4, bias=0.4)
+    naive, naive_bytes = Footprint(dim), cfg.speed_queries * count * dim * 2 * 16  # sorted values, int64 indices, cumsum
+    variants: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+        "dot product (M-Hop)": HopfieldRetrieval(patterns, "dot").scores,
+        "footprint (this library)": HopfieldRetrieval(patterns, Footprint(dim)).scores,
+        "footprint, unsorted (matrix products)": HopfieldRetrieval(patterns, Footprint(dim, sort=False)).scores,
+    }
+    if naive_bytes <= 2**31:
+        variants["footprint, naive (torch.sort + cumsum, autograd)"] = lambda q, s=naive, k=patterns: _naive_footprint(s, q[None, None], k[None, None])[0, 0]
+
+    def infer(scores, queries=queries):
+        with torch.no_grad():
+            scores(queries)
+
+    def train_step(scores, queries=queries, index=index):
+        loss = likelihood_loss(scores(queries), index)
+        if loss.requires_grad:
+            loss.backward()
+
+    inference = time_interleaved({label: partial(infer, fn) for label, fn in variants.items()}, cfg.speed_rounds, warmup=1)
+    training = time_interleaved({label: partial(train_step, fn) for label, fn in variants.items() if "M-Hop" not in label}, cfg.speed_rounds, warmup=1)
+    for label in variants:
+        infer_ms = statistics.median(inference[label]) * 1e3
+        train_ms = statistics.median(training[label]) * 1e3 if label in training else None
+        rows.append([dim, count, label, f"{infer_ms:.0f}", "—" if train_ms is None else f"{train_ms:.0f}", ""])
+        log(f"[speed] d={dim} N={count} {label}: inference {infer_ms:.0f} ms, training {'—' if train_ms is None else f'{train_ms:.0f} ms'}")
+    if naive_bytes > 2**31:
+        rows.append([dim, count, "footprint, naive (torch.sort + cumsum, autograd)", "—", "—", f"skipped: {naive_bytes / 2**30:.1f} GiB of autograd buffers"])
+    return {"rows": rows}
 
 
 # Peak memory from /proc/self/status (VmHWM, VmRSS): ru_maxrss would carry the parent's high-water mark across exec.
@@ -337,19 +354,29 @@ print(peak, peak - base, forward, total - forward, float(sim.weight.grad.abs().s
 """
 
 
-def memory_row(size: int, dim: int) -> list[object]:
+def memory_row(runs: Runs, size: int, dim: int, retime: bool = False) -> list[object]:
+    """The peak-memory row, measured in a fresh process; cached with the runs (``retime`` measures again)."""
+    key = f"memory|{size}|{dim}"
+    if retime:
+        runs.forget(key)
+    return runs.get_or_run(key, partial(_memory_probe, size, dim))["row"]
+
+
+def _memory_probe(size: int, dim: int) -> dict[str, list[object]]:
     done = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(size), str(dim)], capture_output=True, text=True, check=True)
     peak, extra, forward, backward, grad_w, grad_q = done.stdout.split()
     materialised = size * size * dim * 4 / 2**30
-    return [
-        f"L = S = {size}, E = {dim}",
-        f"{float(peak):.0f}",
-        f"{float(extra):.0f}",
-        f"{materialised:.1f}",
-        f"{float(forward):.1f}",
-        f"{float(backward):.1f}",
-        "ok" if grad_w == grad_q == "True" else "missing",
-    ]
+    return {
+        "row": [
+            f"L = S = {size}, E = {dim}",
+            f"{float(peak):.0f}",
+            f"{float(extra):.0f}",
+            f"{materialised:.1f}",
+            f"{float(forward):.1f}",
+            f"{float(backward):.1f}",
+            "ok" if grad_w == grad_q == "True" else "missing",
+        ]
+    }
 
 
 # ---------------------------------------------------------------------------------------- tables
@@ -483,6 +510,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="numbers of stored random patterns (default 2048 4096); the first is used by 'hard' and 'ablation'")
     parser.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help="override Config fields (Python literals), e.g. epochs=20 'mixed=[(0.8, 0, 0)]'")
     parser.add_argument("--data-root", default=None, help="data root (default $HOPFIELD_DATA)")
+    parser.add_argument("--retime", action="store_true", help="measure the speed and memory tables again instead of using the cached ones")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else Config()
     if args.seeds is not None:
@@ -544,7 +572,7 @@ def main(argv: list[str] | None = None) -> None:
     if "ablation" in parts:
         ablation_table(runs, results, args.data_root, log)
     if "speed" in parts:
-        rows = speed_rows(cfg, log)
+        rows = speed_rows(runs, log, retime=args.retime)
         results.add_table(
             ["d", "N", "similarity", "inference (ms)", "training step (ms)", "note"],
             rows,
@@ -553,15 +581,16 @@ def main(argv: list[str] | None = None) -> None:
                 "Inference = scores without gradient; training step = scores, likelihood loss and backward pass to the "
                 "similarity's parameters (the retrieval benchmark's step). 'this library' = NumPy's values-only sort, "
                 "u = Uᵀw (no cumsum over the footprint), chunks of stored patterns recomputed in the backward pass. "
-                "The paper's Table 14 was not available to us; no paper column."
+                "The paper's Table 14 was not available to us; no paper column. With `--cache` the timings are kept with the runs "
+                "and reused when the tables are rendered again (`--retime` measures again)."
             ),
         )
     if "memory" in parts:
         results.add_table(
             ["problem", "peak RSS (MiB)", "above start (MiB)", "one materialised (L, S, E) float32 tensor (GiB)", "forward (s)", "backward (s)", "gradients"],
-            [memory_row(cfg.memory_size, 64)],
+            [memory_row(runs, cfg.memory_size, 64, retime=args.retime)],
             title="Peak memory: footprint similarity forward + backward (gradients to queries, keys and weights)",
-            note="Measured in a fresh process (VmHWM of /proc/self/status: the whole process, Python and torch included), max_memory = 256 MiB per chunk.",
+            note="Measured in a fresh process (VmHWM of /proc/self/status: the whole process, Python and torch included), max_memory = 256 MiB per chunk; cached like the timings.",
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     results.write(args.out)

@@ -131,6 +131,18 @@ def test_benchmark_quick(tmp_path: Path) -> None:
     assert masked
     for result in masked:  # A-Hop beats M-Hop on the masked setting, in every run
         assert result["A-Hop"]["accuracy"] > result["M-Hop"]["accuracy"] + 0.1
+    assert any(key.startswith("speed|16|128|") for key in runs) and any(key.startswith("memory|256|64|") for key in runs)
+
+    def speed_and_memory(*extra: str) -> tuple[str, str]:
+        again = tmp_path / "again.md"
+        done = subprocess.run([*command[:4], "speed,memory", "--out", str(again), "--cache", str(cache), *extra], check=True, capture_output=True, text=True)
+        tables = again.read_text().split("### Speed")[1]
+        return done.stdout, tables
+
+    log, tables = speed_and_memory()  # rendered from the cache: nothing measured, the same numbers
+    assert "[speed]" not in log and tables == text.split("### Speed")[1]
+    log, _ = speed_and_memory("--retime")
+    assert "[speed] d=16 N=128" in log
 
 
 BENCHMARK = ROOT / "experiments" / "retrieval_variants.py"
