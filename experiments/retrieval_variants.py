@@ -206,41 +206,63 @@ def run_setting(source: str, count: int, difficulty, models: dict[str, dict], cf
 
 
 class Runs:
-    """Per-run metrics, optionally persisted in a JSON cache keyed by part, setting, seed and configuration."""
+    """Per-run metrics, optionally persisted in a JSON cache keyed by part, setting, seed and configuration.
+
+    A run's key holds the :class:`Config` fields that its result depends on (``fields``; by default every
+    field that is not in :attr:`SELECTING`), so that changing, say, the MNIST epochs does not invalidate
+    runs on random patterns.
+    """
+
+    #: fields that only choose which runs are made (or how much memory they may use), not what a run computes
+    SELECTING = (
+        "seeds",
+        "part_seeds",
+        "footprint_memory",
+        "sizes",
+        "mixed",
+        "hard",
+        "ablations",
+        "speed_dims",
+        "speed_sizes",
+        "speed_queries",
+        "speed_rounds",
+        "memory_size",
+        "mnist_oracle",
+    )
+    #: fields that only MNIST runs depend on
+    MNIST_ONLY = ("mnist_patterns", "mnist_epochs")
 
     def __init__(self, path: Path | None, cfg: Config) -> None:
         self.path, self.cfg = path, cfg
         self.data: dict[str, dict] = json.loads(path.read_text()) if path is not None and path.exists() else {}
-        # fields that only choose which runs are made (or how much memory they may use), not what a run computes
-        ignored = (
-            "seeds",
-            "part_seeds",
-            "footprint_memory",
-            "sizes",
-            "mixed",
-            "hard",
-            "ablations",
-            "speed_dims",
-            "speed_sizes",
-            "speed_queries",
-            "speed_rounds",
-            "memory_size",
-            "mnist_oracle",
-        )
-        self.fingerprint = json.dumps({k: v for k, v in asdict(cfg).items() if k not in ignored}, default=str)
+        self.fingerprint = self.fingerprint_of(None)
 
-    def forget(self, key: str) -> None:
+    def fingerprint_of(self, fields: tuple[str, ...] | None) -> str:
+        values = asdict(self.cfg)
+        names = [name for name in values if name not in self.SELECTING] if fields is None else list(fields)
+        return json.dumps({name: values[name] for name in names}, default=str)
+
+    def forget(self, key: str, fields: tuple[str, ...] | None = None) -> None:
         """Drop the cached result of ``key`` (for this configuration), so that ``get_or_run`` computes it again."""
-        self.data.pop(f"{key}|{self.fingerprint}", None)
+        self.data.pop(f"{key}|{self.fingerprint_of(fields)}", None)
 
-    def get_or_run(self, key: str, compute: Callable[[], dict]) -> dict:
-        key = f"{key}|{self.fingerprint}"
+    def get_or_run(self, key: str, compute: Callable[[], dict], fields: tuple[str, ...] | None = None) -> dict:
+        key = f"{key}|{self.fingerprint_of(fields)}"
         if key not in self.data:
             self.data[key] = compute()
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.path.write_text(json.dumps(self.data, indent=1))
         return self.data[key]
+
+
+def run_fields(source: str, models: dict[str, dict]) -> tuple[str, ...] | None:
+    """The :class:`Config` fields a run of ``models`` on ``source`` patterns depends on (None: all but the selecting ones)."""
+    if list(models) == [ORACLE]:  # trains nothing: only the stored patterns and the test variants matter
+        return ("mnist_patterns" if source == "mnist" else "dim", "test_queries")
+    if source == "mnist":
+        return None
+    return tuple(f.name for f in fields(Config) if f.name not in Runs.SELECTING + Runs.MNIST_ONLY)
 
 
 def seeds_of(cfg: Config, part: str) -> int:
@@ -255,7 +277,7 @@ def run_models(runs: Runs, part: str, source: str, count: int, difficulty, model
     for seed in range(seeds):
         key = "|".join(map(str, (part, source, count, difficulty, ",".join(models), seed)))
         start = time.perf_counter()
-        result = runs.get_or_run(key, lambda seed=seed: run_setting(source, count, difficulty, models, runs.cfg, seed, data_root))
+        result = runs.get_or_run(key, lambda seed=seed: run_setting(source, count, difficulty, models, runs.cfg, seed, data_root), run_fields(source, models))
         summary = ", ".join(f"{label} {m['accuracy']:.3f}" for label, m in result.items())
         log(f"[{part}] {source} N={count} {difficulty_label(*difficulty)} seed {seed}: {summary} ({time.perf_counter() - start:.0f} s)")
         for label in models:
@@ -293,8 +315,8 @@ def speed_rows(runs: Runs, log, retime: bool = False) -> list[list[object]]:
         for count in cfg.speed_sizes:
             key = f"speed|{dim}|{count}|{cfg.speed_queries} queries|{cfg.speed_rounds} rounds"
             if retime:
-                runs.forget(key)
-            rows += runs.get_or_run(key, partial(_speed_cell, cfg, dim, count, log))["rows"]
+                runs.forget(key, fields=())
+            rows += runs.get_or_run(key, partial(_speed_cell, cfg, dim, count, log), fields=())["rows"]
     return rows
 
 
@@ -358,8 +380,8 @@ def memory_row(runs: Runs, size: int, dim: int, retime: bool = False) -> list[ob
     """The peak-memory row, measured in a fresh process; cached with the runs (``retime`` measures again)."""
     key = f"memory|{size}|{dim}"
     if retime:
-        runs.forget(key)
-    return runs.get_or_run(key, partial(_memory_probe, size, dim))["row"]
+        runs.forget(key, fields=())
+    return runs.get_or_run(key, partial(_memory_probe, size, dim), fields=())["row"]
 
 
 def _memory_probe(size: int, dim: int) -> dict[str, list[object]]:

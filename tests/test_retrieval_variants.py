@@ -185,3 +185,19 @@ def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path,
     bench.hard_table(bench.Runs(cache, bench.replace(cfg, mnist_oracle=True)), results, None, print)
     assert calls == [("mnist", (bench.ORACLE,))] * 2  # d_noise as a standard deviation, then as a variance
     assert bench.ORACLE in results.render() and "was not run on MNIST" not in results.render()
+
+
+def test_run_keys_hold_only_the_fields_a_run_depends_on(load_script) -> None:
+    bench = load_script(BENCHMARK)
+    oracle, models = {bench.ORACLE: {"model": bench.ORACLE}}, {name: {"model": name} for name in bench.MODELS}
+    base = bench.Config()
+    for change in ({"mnist_epochs": 40}, {"mnist_patterns": 100}):  # MNIST settings leave random-pattern runs cached
+        a, b = bench.Runs(None, base), bench.Runs(None, bench.replace(base, **change))
+        assert a.fingerprint_of(bench.run_fields("random", models)) == b.fingerprint_of(bench.run_fields("random", models))
+        assert a.fingerprint_of(bench.run_fields("mnist", models)) != b.fingerprint_of(bench.run_fields("mnist", models))
+    for change in ({"epochs": 3}, {"mnist_epochs": 40}, {"mlp_hidden": 8}):  # the oracle trains nothing
+        a, b = bench.Runs(None, base), bench.Runs(None, bench.replace(base, **change))
+        for source in ("random", "mnist"):
+            assert a.fingerprint_of(bench.run_fields(source, oracle)) == b.fingerprint_of(bench.run_fields(source, oracle))
+    changed = bench.Runs(None, bench.replace(base, test_queries=10))
+    assert bench.Runs(None, base).fingerprint_of(bench.run_fields("mnist", oracle)) != changed.fingerprint_of(bench.run_fields("mnist", oracle))
