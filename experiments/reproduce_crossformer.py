@@ -188,7 +188,10 @@ def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: ar
     if cache.is_file():
         return json.loads(cache.read_text())
     root = args.runs / key
-    resume = find_checkpoint("last", root) if any(root.glob("version_*/checkpoints/last*.ckpt")) else None
+    try:  # a run stopped mid-training left its last.ckpt
+        resume: str | None = find_checkpoint("last", root)
+    except FileNotFoundError:
+        resume = None
     arguments = cli_arguments(dataset, horizon, variant, seed, args, root)
     cli = HopfieldCLI(args=arguments, run=False)
     log = EpochLog(key)

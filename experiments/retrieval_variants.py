@@ -242,13 +242,10 @@ class Runs:
         names = [name for name in values if name not in self.SELECTING] if fields is None else list(fields)
         return json.dumps({name: values[name] for name in names}, default=str)
 
-    def forget(self, key: str, fields: tuple[str, ...] | None = None) -> None:
-        """Drop the cached result of ``key`` (for this configuration), so that ``get_or_run`` computes it again."""
-        self.data.pop(f"{key}|{self.fingerprint_of(fields)}", None)
-
-    def get_or_run(self, key: str, compute: Callable[[], dict], fields: tuple[str, ...] | None = None) -> dict:
+    def get_or_run(self, key: str, compute: Callable[[], dict], fields: tuple[str, ...] | None = None, refresh: bool = False) -> dict:
+        """The cached result of ``key`` under the settings ``fields``, computed (and saved) when missing or ``refresh``."""
         key = f"{key}|{self.fingerprint_of(fields)}"
-        if key not in self.data:
+        if refresh or key not in self.data:
             self.data[key] = compute()
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -314,9 +311,7 @@ def speed_rows(runs: Runs, log, retime: bool = False) -> list[list[object]]:
     for dim in cfg.speed_dims:
         for count in cfg.speed_sizes:
             key = f"speed|{dim}|{count}|{cfg.speed_queries} queries|{cfg.speed_rounds} rounds"
-            if retime:
-                runs.forget(key, fields=())
-            rows += runs.get_or_run(key, partial(_speed_cell, cfg, dim, count, log), fields=())["rows"]
+            rows += runs.get_or_run(key, partial(_speed_cell, cfg, dim, count, log), fields=(), refresh=retime)["rows"]
     return rows
 
 
@@ -378,10 +373,7 @@ print(peak, peak - base, forward, total - forward, float(sim.weight.grad.abs().s
 
 def memory_row(runs: Runs, size: int, dim: int, retime: bool = False) -> list[object]:
     """The peak-memory row, measured in a fresh process; cached with the runs (``retime`` measures again)."""
-    key = f"memory|{size}|{dim}"
-    if retime:
-        runs.forget(key, fields=())
-    return runs.get_or_run(key, partial(_memory_probe, size, dim), fields=())["row"]
+    return runs.get_or_run(f"memory|{size}|{dim}", partial(_memory_probe, size, dim), fields=(), refresh=retime)["row"]
 
 
 def _memory_probe(size: int, dim: int) -> dict[str, list[object]]:
