@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import importlib
+import inspect
 import os
 import subprocess
 import sys
@@ -10,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from hopfield_layers import Entmax, Softmax, Sparsemax
-from hopfield_layers.lit import HopfieldCLI, find_checkpoint
+from hopfield_layers.lit import HopfieldCLI, TaskModule, find_checkpoint
 from hopfield_layers.lit.cli import default_loggers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +118,33 @@ def test_every_shipped_config_parses(config: Path, capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit) as exit_info:
         cli("fit", f"--config={config}", "--print_config")
     assert exit_info.value.code == 0 and "class_path: hopfield_layers." in capsys.readouterr().out
+
+
+def _as_plain(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "configs").rglob("*.yaml")), ids=lambda p: str(p.relative_to(ROOT / "configs")))
+def test_the_optimizer_a_config_names_gets_only_the_arguments_it_lists(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every optimiser argument a config does not set keeps that class's own default (no AdamW weight decay leaking into Adam)."""
+    written = (yaml.safe_load(config.read_text()).get("model") or {}).get("optimizer")
+    if written is None:
+        pytest.skip("the config keeps the default optimiser")
+    with pytest.raises(SystemExit):
+        cli("fit", f"--config={config}", "--print_config")
+    resolved = yaml.safe_load(capsys.readouterr().out)["model"]["optimizer"]
+    assert resolved["class_path"] == written["class_path"]
+    module, _, name = written["class_path"].rpartition(".")
+    defaults = {k: v.default for k, v in inspect.signature(getattr(importlib.import_module(module), name)).parameters.items() if v.default is not inspect.Parameter.empty}
+    given = written.get("init_args") or {}
+    for key, value in resolved["init_args"].items():
+        expected = given[key] if key in given else defaults[key]
+        assert _as_plain(value) == _as_plain(expected), f"{written['class_path']}.{key}: {value!r}, expected {expected!r}"
+
+
+def test_the_default_optimizer_is_adamw_with_its_own_defaults() -> None:
+    optimizer = TaskModule(torch.nn.Linear(2, 1)).configure_optimizers()
+    assert type(optimizer) is torch.optim.AdamW and optimizer.defaults["weight_decay"] == 0.01 and optimizer.defaults["lr"] == 0.001
 
 
 @pytest.mark.parametrize(

@@ -88,8 +88,10 @@ def test_mil_network_errors() -> None:
     with pytest.raises(ValueError, match="bag_size must be a positive int"):
         MILNetwork(5, AttentionPooling, bag_size=0)
     net = MILNetwork(5, AttentionPooling)
-    with pytest.raises(ValueError, match=r"bags must be \(N, S, F=5\); got \(2, 3, 4\)"):
+    with pytest.raises(ValueError, match=r"bags must be \(N, S, F=5\); got \(2, 3, 4\).*input_size=4 \(in a config: --model\.network\.init_args\.input_size=4\)"):
         net(torch.randn(2, 3, 4))
+    with pytest.raises(ValueError, match=r"bags must be \(N, S, F=5\); got \(2, 5\)$"):
+        net(torch.randn(2, 5))
     with pytest.raises(ValueError, match=r"padding_mask must be \(N, S\) = \(2, 3\)"):
         net(torch.randn(2, 3, 5), torch.zeros(2, 4, dtype=torch.bool))
     fixed = MILNetwork(5, Hopfield, bag_size=3)

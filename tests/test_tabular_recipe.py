@@ -70,6 +70,50 @@ def test_shipped_config_fits_with_patterns_from_the_training_rows(tmp_path: Path
     assert len(logged) == 2 and 0.0 <= float(logged[-1]["val_auroc"]) <= 1.0
 
 
+TABULAR_CONFIGS = sorted((ROOT / "configs" / "tabular").glob("*.yaml"))
+
+
+def test_every_available_dataset_has_a_config() -> None:
+    assert [path.stem for path in TABULAR_CONFIGS] == ["adult", "bank", "heart", "purchase"]
+
+
+@pytest.mark.parametrize("config", TABULAR_CONFIGS, ids=lambda path: path.stem)
+def test_each_config_fits_its_dataset_as_shipped(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+    """Only the run length and the pattern init (K-means → sample, for speed) are cut: the shipped input_size must match the data."""
+    monkeypatch.setattr(sys, "argv", ["hopfield-layers"])
+    args = [
+        f"--config={config}",
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.max_epochs=1",
+        "--trainer.limit_train_batches=2",
+        "--trainer.limit_val_batches=1",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
+        "--trainer.callbacks.init_args.method=sample",
+    ]
+    run = HopfieldCLI(args=["fit", *args])
+    assert run.datamodule.dataset == config.stem
+    assert run.model.network.input_size == run.datamodule.num_features
+    assert type(run.model.network.similarity).__name__ == "Footprint"
+    assert run.trainer.current_epoch == 1 and (tmp_path / "version_0" / "metrics.csv").exists()
+
+
+def test_a_config_whose_input_size_does_not_match_the_data_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["hopfield-layers"])
+    _write_bank(tmp_path / "data")
+    width = TabularDataModule("bank", str(tmp_path / "data")).num_features
+    args = [
+        f"--config={CONFIG}",  # Adult's config: input_size 108
+        f"--trainer.default_root_dir={tmp_path / 'runs'}",
+        "--trainer.callbacks.init_args.method=sample",
+        "--data.init_args.dataset=bank",
+        f"--data.init_args.data_root={tmp_path / 'data'}",
+        "--model.network.init_args.num_patterns=8",
+    ]
+    with pytest.raises(ValueError, match=rf"expects \(N, 108\).*--model\.network\.init_args\.input_size={width}\b"):
+        HopfieldCLI(args=["fit", *args])
+
+
 def test_init_patterns_needs_a_network_with_init_patterns() -> None:
     with pytest.raises(TypeError, match="InitPatterns needs a network with an init_patterns"):
         InitPatterns().setup(SimpleNamespace(datamodule=None), TaskModule(nn.Linear(3, 1)), "fit")

@@ -69,7 +69,7 @@ class TaskModule(LightningModule):
         num_classes: int | None = None,
         loss: nn.Module | None = None,
         metrics: Sequence[str] = ("accuracy",),
-        optimizer: OptimizerCallable = torch.optim.AdamW,
+        optimizer: OptimizerCallable | None = None,
         scheduler: LRSchedulerCallable | None = None,
         scheduler_interval: str = "epoch",
         scheduler_monitor: str = "val_loss",
@@ -96,7 +96,10 @@ class TaskModule(LightningModule):
         self.train_metrics = collection.clone(prefix="train_")
         self.val_metrics = collection.clone(prefix="val_")
         self.test_metrics = collection.clone(prefix="test_")
-        self.optimizer = optimizer
+        # The default is resolved here rather than in the signature: under LightningCLI a class default
+        # (say AdamW) would hand its arguments (weight_decay=0.01) to a config that picks another
+        # optimiser (torch.optim.Adam with only lr), as jsonargparse keeps init_args across class_path changes.
+        self.optimizer = optimizer if optimizer is not None else torch.optim.AdamW
         self.scheduler = scheduler
         self.scheduler_interval = scheduler_interval
         self.scheduler_monitor = scheduler_monitor

@@ -138,8 +138,13 @@ class MILNetwork(nn.Module):
 
     def pool(self, bags: Tensor, padding_mask: Tensor | None = None) -> Tensor:
         """Embedded and pooled bags ``(N, D)`` before the head."""
-        if not isinstance(bags, Tensor) or bags.dim() != 3 or bags.shape[-1] != self.input_size:
+        if not isinstance(bags, Tensor) or bags.dim() != 3:
             raise ValueError(f"bags must be (N, S, F={self.input_size}); got {tuple(bags.shape) if isinstance(bags, Tensor) else type(bags).__name__}")
+        if bags.shape[-1] != self.input_size:
+            raise ValueError(
+                f"bags must be (N, S, F={self.input_size}); got {tuple(bags.shape)}: the data has {bags.shape[-1]} features per instance, "
+                f"so build the network with input_size={bags.shape[-1]} (in a config: --model.network.init_args.input_size={bags.shape[-1]})"
+            )
         if padding_mask is not None and tuple(padding_mask.shape) != tuple(bags.shape[:2]):
             raise ValueError(f"padding_mask must be (N, S) = {tuple(bags.shape[:2])}; got {tuple(padding_mask.shape)}")
         pooled = self.pooling(self.embedding(bags), padding_mask)
