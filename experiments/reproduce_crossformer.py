@@ -25,6 +25,8 @@ epoch times of runs made hours apart on a shared machine are not comparable.
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import json
 import shutil
 import statistics
@@ -181,13 +183,58 @@ def cli_arguments(dataset: str, horizon: int, variant: str, seed: int, args: arg
     return arguments
 
 
+def _plain(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def optimizer_drift(root: Path, config: Path) -> str | None:
+    """Why a cached run trained with other optimiser arguments than its recipe gives now, or ``None``.
+
+    The run folder keeps the config the CLI resolved (``version_*/config.yaml``): the optimiser must be
+    the recipe's class with the arguments it lists and that class's own defaults for the rest. Runs made
+    before that was so (jsonargparse carried the default AdamW's ``weight_decay=0.01`` into the recipes'
+    ``torch.optim.Adam``) fail this check. A run folder without a saved config cannot be checked (``None``).
+    """
+    written = (yaml.safe_load(config.read_text()).get("model") or {}).get("optimizer")
+    if not written:
+        return None
+    module, _, name = written["class_path"].rpartition(".")
+    parameters = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+    expected = {k: v.default for k, v in parameters.items() if v.default is not inspect.Parameter.empty} | (written.get("init_args") or {})
+    for saved_config in sorted(root.glob("version_*/config.yaml")):
+        saved = (yaml.safe_load(saved_config.read_text()).get("model") or {}).get("optimizer") or {}
+        where = saved_config.relative_to(root.parent)
+        if saved.get("class_path") != written["class_path"]:
+            return f"{where}: optimiser {saved.get('class_path')}, the recipe gives {written['class_path']}"
+        for key, value in (saved.get("init_args") or {}).items():
+            if key in expected and _plain(value) != _plain(expected[key]):
+                return f"{where}: {name}({key}={value!r}), the recipe gives {key}={expected[key]!r}"
+    return None
+
+
+def _set_aside(key: str, runs: Path, reason: str) -> None:
+    """Move a stale cached run (its JSON and folder) to ``<runs>/stale/`` so that it is trained again."""
+    stale = runs / "stale"
+    stale.mkdir(exist_ok=True)
+    for path in (runs / f"{key}.json", runs / key):
+        if path.exists():
+            target = stale / path.name
+            if target.exists():
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            shutil.move(str(path), str(target))
+    print(f"{key}: the cached run is stale ({reason}); moved to {stale}, training it again", flush=True)
+
+
 def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """Fit one run, test its best checkpoint and return its record (also cached as JSON)."""
     key = run_key(dataset, horizon, variant, seed, args)
     cache = args.runs / f"{key}.json"
-    if cache.is_file():
-        return json.loads(cache.read_text())
     root = args.runs / key
+    if cache.is_file():
+        reason = optimizer_drift(root, recipe(dataset, horizon))
+        if reason is None:
+            return json.loads(cache.read_text())
+        _set_aside(key, args.runs, reason)
     try:  # a run stopped mid-training left its last.ckpt
         resume: str | None = find_checkpoint("last", root)
     except FileNotFoundError:
@@ -419,8 +466,16 @@ def main(argv: list[str] | None = None) -> None:
                         f"{dataset}-{horizon} {VARIANTS[variant]} seed {seed}: MSE {record['test_mse']:.4f} MAE {record['test_mae']:.4f} ({record['best_epoch']}/{record['epochs']} epochs)",
                         flush=True,
                     )
-    records = [json.loads(p.read_text()) for p in sorted(args.runs.glob("*_seed*.json"))]
-    records = [r for r in records if r["dataset"] in args.datasets and (r["protocol"] == "quick") == args.quick]
+    records = []
+    for path in sorted(args.runs.glob("*_seed*.json")):
+        record = json.loads(path.read_text())
+        if record["dataset"] not in args.datasets or (record["protocol"] == "quick") != args.quick:
+            continue
+        reason = optimizer_drift(args.runs / path.stem, recipe(record["dataset"], record["horizon"]))
+        if reason is not None:  # only reachable with --report-only: a training invocation has retrained it
+            print(f"{path.stem}: left out of the report, the cached run is stale ({reason})", flush=True)
+            continue
+        records.append(record)
     timing = {}
     for setting in args.timing:
         dataset, horizon = setting.rsplit("-", 1)

@@ -185,3 +185,35 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path: Path, load_s
     assert resumed["val_loss"] == uninterrupted["val_loss"] and resumed["best_epoch"] == uninterrupted["best_epoch"]
     assert resumed["test_mse"] == uninterrupted["test_mse"] and resumed["test_mae"] == uninterrupted["test_mae"]
     assert not list((tmp_path / "b").glob("*/version_*/checkpoints"))  # deleted after the test
+
+
+@pytest.mark.usefixtures("one_thread", "_clean_argv")
+def test_a_cached_run_made_with_other_optimizer_arguments_is_retrained(tmp_path: Path, load_script, capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs whose saved config has an optimiser argument the recipe does not give (the AdamW weight decay that
+    once leaked into Adam) are left out of the report and trained again, the stale files kept aside."""
+    script = load_script(ROOT / "experiments" / "reproduce_crossformer.py")
+    _write(tmp_path / "data", "ETTh1.csv", 14400)
+    runs = tmp_path / "runs"
+    argv = ["--quick", "--datasets", "ETTh1", "--horizons", "24", "--variants", "sparse_hopfield", "--timing", "--data-root", str(tmp_path / "data"), "--runs", str(runs)]
+    args = script.parse_args(argv)
+    key = script.run_key("ETTh1", 24, "sparse_hopfield", 0, args)
+    first = script.train_and_test("ETTh1", 24, "sparse_hopfield", 0, args)
+    saved = runs / key / "version_0" / "config.yaml"
+    assert script.optimizer_drift(runs / key, script.recipe("ETTh1", 24)) is None
+    assert script.train_and_test("ETTh1", 24, "sparse_hopfield", 0, args) == first  # cached, not retrained
+
+    config = yaml.safe_load(saved.read_text())
+    assert config["model"]["optimizer"]["init_args"]["weight_decay"] == 0.0
+    config["model"]["optimizer"]["init_args"]["weight_decay"] = 0.01
+    saved.write_text(yaml.safe_dump(config))
+    assert "Adam(weight_decay=0.01), the recipe gives weight_decay=0" in script.optimizer_drift(runs / key, script.recipe("ETTh1", 24))
+
+    script.main([*argv, "--report-only", "--out", str(tmp_path / "report.md")])
+    assert f"{key}: left out of the report, the cached run is stale" in capsys.readouterr().out
+    assert "| quick |" not in (tmp_path / "report.md").read_text()
+
+    again = script.train_and_test("ETTh1", 24, "sparse_hopfield", 0, args)
+    assert "the cached run is stale" in capsys.readouterr().out
+    assert (runs / "stale" / f"{key}.json").is_file() and (runs / "stale" / key / "version_0" / "config.yaml").is_file()
+    assert script.optimizer_drift(runs / key, script.recipe("ETTh1", 24)) is None
+    assert again["val_loss"] == first["val_loss"] and again["test_mse"] == first["test_mse"]  # same seed, same run
