@@ -276,6 +276,12 @@ def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: ar
     return record
 
 
+def _repeat(loader: Any) -> Any:
+    """The loader's batches, epoch after epoch, without end."""
+    while True:
+        yield from loader
+
+
 def relative_epoch_time(dataset: str, horizon: int, args: argparse.Namespace) -> dict[str, float]:
     """Seconds per training epoch of each variant: the models train in turn on the same batches in this process.
 
@@ -294,7 +300,7 @@ def relative_epoch_time(dataset: str, horizon: int, args: argparse.Namespace) ->
     models = {variant: Crossformer(**{**network, "attention": variant}) for variant in VARIANTS}
     optimizers = {variant: torch.optim.Adam(model.parameters(), lr=1e-4) for variant, model in models.items()}
     seconds: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
-    batches = iter(loader)
+    batches = _repeat(loader)  # a short training split (ILI: 19 batches) is cycled through
     for step in range(args.timing_batches + 1):
         x, y = next(batches)
         for variant, model in models.items():

@@ -217,3 +217,15 @@ def test_a_cached_run_made_with_other_optimizer_arguments_is_retrained(tmp_path:
     assert (runs / "stale" / f"{key}.json").is_file() and (runs / "stale" / key / "version_0" / "config.yaml").is_file()
     assert script.optimizer_drift(runs / key, script.recipe("ETTh1", 24)) is None
     assert again["val_loss"] == first["val_loss"] and again["test_mse"] == first["test_mse"]  # same seed, same run
+
+
+def test_timing_cycles_through_a_training_split_shorter_than_the_timed_batches(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ILI has 19 training batches and the timing takes 20 (+1 warm-up) by default: it must wrap around, not stop."""
+    script = load_script(ROOT / "experiments" / "reproduce_crossformer.py")
+    batches = [(torch.randn(2, 168, 7), torch.randn(2, 24, 7)) for _ in range(2)]
+    monkeypatch.setattr(script, "TimeSeriesDataModule", lambda *args, **kwargs: argparse.Namespace(train_dataloader=lambda: batches))
+    args = script.parse_args(["--quick", "--runs", str(tmp_path), "--timing-batches", "5"])
+    args.timing_batches = 5  # --quick sets 2
+    seconds = script.relative_epoch_time("ETTh1", 24, args)
+    assert set(seconds) >= set(script.VARIANTS) and all(seconds[v] > 0 for v in script.VARIANTS) and seconds["batches"] == 5
+    assert json.loads((tmp_path / "timing_ETTh1_24_quick.json").read_text())["batches"] == 5
