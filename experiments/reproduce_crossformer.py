@@ -219,8 +219,10 @@ def _set_aside(key: str, runs: Path, reason: str) -> None:
     for path in (runs / f"{key}.json", runs / key):
         if path.exists():
             target = stale / path.name
-            if target.exists():
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
             shutil.move(str(path), str(target))
     print(f"{key}: the cached run is stale ({reason}); moved to {stale}, training it again", flush=True)
 

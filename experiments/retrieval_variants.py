@@ -235,9 +235,9 @@ class Runs:
     def __init__(self, path: Path | None, cfg: Config) -> None:
         self.path, self.cfg = path, cfg
         self.data: dict[str, dict] = json.loads(path.read_text()) if path is not None and path.exists() else {}
-        self.fingerprint = self.fingerprint_of(None)
 
     def fingerprint_of(self, fields: tuple[str, ...] | None) -> str:
+        """The values of the Config ``fields`` (None: every field not in :attr:`SELECTING`) as JSON, a part of each run's key."""
         values = asdict(self.cfg)
         names = [name for name in values if name not in self.SELECTING] if fields is None else list(fields)
         return json.dumps({name: values[name] for name in names}, default=str)

@@ -162,7 +162,7 @@ def test_benchmark_part_seeds(load_script) -> None:
     cfg = bench.replace(bench.Config(), seeds=5, part_seeds={"mnist": 1, "mixed": 2})
     assert [bench.seeds_of(cfg, part) for part in ("hard", "mnist", "mixed", "ablation")] == [5, 1, 2, 5]
     # the seed count is not part of a run's cache key: a run with fewer seeds reuses the same per-seed entries
-    assert "part_seeds" not in bench.Runs(None, cfg).fingerprint
+    assert "part_seeds" not in bench.Runs(None, cfg).fingerprint_of(None)
     with pytest.raises(SystemExit):
         bench.main(["--set", "part_seeds={'hard': 0}"])
 

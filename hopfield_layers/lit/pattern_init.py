@@ -41,10 +41,4 @@ class InitPatterns(Callback):
         if trainer.datamodule is None:
             raise ValueError("InitPatterns reads the training inputs from the trainer's datamodule; got none (pass datamodule= to fit)")
         inputs = torch.cat([batch[0] for batch in trainer.datamodule.train_dataloader()])
-        width = getattr(network, "input_size", inputs.shape[-1])
-        if inputs.dim() != 2 or inputs.shape[1] != width:
-            raise ValueError(
-                f"the training inputs have shape {tuple(inputs.shape)} but {type(network).__name__} expects (N, {width}): "
-                f"set the network's input_size to {inputs.shape[-1]} (--model.network.init_args.input_size={inputs.shape[-1]})"
-            )
         network.init_patterns(inputs.to(pl_module.device), method=self.method, seed=self.seed)

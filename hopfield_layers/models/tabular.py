@@ -101,8 +101,13 @@ class MemoryClassifier(nn.Module):
         """Set Ξ from training samples ``x (N, E)``: K-means centroids (``"cluster"``) or a random sample (``"sample"``)."""
         if method not in INIT_METHODS:
             raise ValueError(f"method must be one of {INIT_METHODS}; got {method!r}")
-        if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.input_size:
+        if not isinstance(x, Tensor) or x.dim() != 2:
             raise ValueError(f"x must be a tensor of shape (N, E) = (N, {self.input_size}); got {tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+        if x.shape[1] != self.input_size:
+            raise ValueError(
+                f"x must be a tensor of shape (N, E) = (N, {self.input_size}); got {tuple(x.shape)}: {type(self).__name__} expects (N, {self.input_size}) "
+                f"but the data has {x.shape[1]} features, so build it with input_size={x.shape[1]} (in a config: --model.network.init_args.input_size={x.shape[1]})"
+            )
         if x.shape[0] < self.num_patterns:
             raise ValueError(f"x must have at least num_patterns = {self.num_patterns} rows; got {x.shape[0]}")
         if method == "sample":
