@@ -5,9 +5,10 @@ Model", Table 6) for the datasets on this machine: every (dataset, horizon, vari
 the recipe ``configs/timeseries/<dataset>_<horizon>.yaml`` through the ``hopfield-layers`` CLI
 (Adam, MSE, batch 32, ≤ 20 epochs, early stopping with patience 3 on the validation loss, learning
 rate halved after epochs 2/4/6/8/10, best checkpoint restored) and reports the test MSE/MAE on the
-normalised data, the epochs run and the training time per epoch. Finished runs are cached as JSON
-under ``--runs``, so an interrupted reproduction resumes where it stopped and the report can be
-rebuilt (``--report-only``) from runs made by several invocations. A run interrupted mid-training
+normalised data, the epochs run and the training time per epoch. Each finished run is recorded as
+JSON under ``--records`` (``results/runs/crossformer/``, committed beside the report; checkpoints and
+logs go under ``--runs``, which git ignores), so an interrupted reproduction resumes where it stopped
+and the report can be rebuilt (``--report-only``) on any machine from runs made by several invocations. A run interrupted mid-training
 resumes from its ``last.ckpt`` (after its last finished epoch; model, optimiser, learning-rate
 schedule, early stopping, best checkpoint, random state and the per-epoch log all carry over), so
 a CPU run of many hours can be split over several invocations and ends as an uninterrupted one.
@@ -212,11 +213,11 @@ def optimizer_drift(root: Path, config: Path) -> str | None:
     return None
 
 
-def _set_aside(key: str, runs: Path, reason: str) -> None:
-    """Move a stale cached run (its JSON and folder) to ``<runs>/stale/`` so that it is trained again."""
-    stale = runs / "stale"
-    stale.mkdir(exist_ok=True)
-    for path in (runs / f"{key}.json", runs / key):
+def _set_aside(key: str, args: argparse.Namespace, reason: str) -> None:
+    """Move a stale recorded run (its JSON record and run folder) to ``<runs>/stale/`` so that it is trained again."""
+    stale = args.runs / "stale"
+    stale.mkdir(parents=True, exist_ok=True)
+    for path in (args.records / f"{key}.json", args.runs / key):
         if path.exists():
             target = stale / path.name
             if target.is_dir():
@@ -228,15 +229,15 @@ def _set_aside(key: str, runs: Path, reason: str) -> None:
 
 
 def train_and_test(dataset: str, horizon: int, variant: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Fit one run, test its best checkpoint and return its record (also cached as JSON)."""
+    """Fit one run, test its best checkpoint and return its record (also written as JSON under ``--records``)."""
     key = run_key(dataset, horizon, variant, seed, args)
-    cache = args.runs / f"{key}.json"
+    cache = args.records / f"{key}.json"
     root = args.runs / key
     if cache.is_file():
         reason = optimizer_drift(root, recipe(dataset, horizon))
         if reason is None:
             return json.loads(cache.read_text())
-        _set_aside(key, args.runs, reason)
+        _set_aside(key, args, reason)
     try:  # a run stopped mid-training left its last.ckpt
         resume: str | None = find_checkpoint("last", root)
     except FileNotFoundError:
@@ -287,9 +288,9 @@ def _repeat(loader: Any) -> Any:
 def relative_epoch_time(dataset: str, horizon: int, args: argparse.Namespace) -> dict[str, float]:
     """Seconds per training epoch of each variant: the models train in turn on the same batches in this process.
 
-    Cached as ``timing_<dataset>_<horizon>.json`` under ``--runs``; ``--retime`` measures again.
+    Recorded as ``timing_<dataset>_<horizon>.json`` under ``--records``; ``--retime`` measures again.
     """
-    cache = args.runs / f"timing_{dataset}_{horizon}{'_quick' if args.quick else ''}.json"
+    cache = args.records / f"timing_{dataset}_{horizon}{'_quick' if args.quick else ''}.json"
     if cache.is_file() and not args.retime:
         return json.loads(cache.read_text())
     config = yaml.safe_load(recipe(dataset, horizon).read_text())
@@ -439,7 +440,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--accelerator", default="cpu", choices=["cpu", "gpu", "auto"])
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice; 1 avoids OpenMP spin-waiting on a busy CPU)")
     parser.add_argument("--data-root", help="data root (default $HOPFIELD_DATA)")
-    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "crossformer", help="cache of finished runs (JSON) and their checkpoints")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "crossformer", help="run folders: checkpoints, logs, resolved configs (not committed)")
+    parser.add_argument("--records", type=Path, help="JSON records of finished runs and timings (default results/runs/crossformer, committed; with --quick the --runs folder)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "crossformer.md")
     parser.add_argument("--timing", nargs="*", default=["ETTh1-24", "ILI-24"], help="settings DATASET-HORIZON whose relative epoch time is measured")
     parser.add_argument("--timing-batches", type=int, default=20)
@@ -453,6 +455,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.limit_train_batches = args.limit_val_batches = args.limit_test_batches = 2
         args.horizons = args.horizons or [24]
         args.threads = args.threads or 1  # tiny models: more threads only contend on a busy machine
+    if args.records is None:
+        args.records = args.runs if args.quick else ROOT / "results" / "runs" / "crossformer"
     if args.threads:
         torch.set_num_threads(args.threads)
     args.command = "python " + " ".join(["experiments/reproduce_crossformer.py", *(argv if argv is not None else sys.argv[1:])])
@@ -463,6 +467,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     report = ResultsFile("Crossformer with dense and sparse Hopfield attention on multivariate forecasting", command=args.command)
     args.runs.mkdir(parents=True, exist_ok=True)
+    args.records.mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     wanted = [(d, h) for d in args.datasets for h in horizons(d) if args.horizons is None or h in args.horizons]
     if not args.report_only:
@@ -475,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
                         flush=True,
                     )
     records = []
-    for path in sorted(args.runs.glob("*_seed*.json")):
+    for path in sorted(args.records.glob("*_seed*.json")):
         record = json.loads(path.read_text())
         if record["dataset"] not in args.datasets or (record["protocol"] == "quick") != args.quick:
             continue
@@ -487,7 +492,7 @@ def main(argv: list[str] | None = None) -> None:
     timing = {}
     for setting in args.timing:
         dataset, horizon = setting.rsplit("-", 1)
-        cached = (args.runs / f"timing_{dataset}_{horizon}{'_quick' if args.quick else ''}.json").is_file()
+        cached = (args.records / f"timing_{dataset}_{horizon}{'_quick' if args.quick else ''}.json").is_file()
         if dataset in args.datasets and (cached or not args.report_only):
             timing[(dataset, int(horizon))] = relative_epoch_time(dataset, int(horizon), args)
     print(f"wrote {write_report(report, records, timing, args)}")

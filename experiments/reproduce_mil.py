@@ -1,14 +1,15 @@
 """Reproduce the multiple-instance-learning tables: bit patterns (Hu et al. 2023) and the MIL benchmarks.
 
     python experiments/reproduce_mil.py [--part {bit_pattern,benchmarks,all}] [--protocol {full,reduced,small}]
-                                        [--workers 2] [--budget-minutes M] [--cache runs/reproduce_mil]
+                                        [--workers 2] [--budget-minutes M] [--cache results/runs/mil.jsonl]
                                         [--seeds N] [--out-dir results] [--quick]
 
 Writes ``results/mil_bit_pattern.md`` and ``results/mil_benchmarks.md``. Every training run (one
-dataset/setting, model variant, fold and seed) is cached as JSON under ``--cache``, keyed by all its
-settings; a later call skips cached runs, so ``--budget-minutes`` chunks of the protocol accumulate,
-and the tables are rendered from whatever is cached for the chosen protocol (each cell says how many
-runs it holds when it is incomplete).
+dataset/setting, model variant, fold and seed) is recorded as one JSON line in ``--cache`` (the run
+record kept beside the tables, ``results/runs/mil.jsonl``), keyed by all its settings; a later call
+skips recorded runs, so ``--budget-minutes`` chunks of the protocol accumulate, and the tables are
+rendered from whatever is recorded for the chosen protocol (each cell says how many runs it holds
+when it is incomplete).
 
 Bit patterns (Hu et al. 2023, Appendix H.1.1; hyperparameters of their Table 10: batch 128, AdamW
 lr 1e-3, β = 0.25, 8 heads of size 8, 3 update steps, dropout 0.5): bag sizes 20–300 with one
@@ -50,7 +51,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hopfield_layers.results import ResultsFile, mean_std  # noqa: E402
+from hopfield_layers.results import ResultsFile, append_json_line, mean_std, read_json_lines  # noqa: E402
 from hopfield_layers.similarity import SIMILARITIES  # noqa: E402
 
 PAPERS = {
@@ -352,20 +353,26 @@ def benchmark_params(protocol: BenchmarkProtocol, dataset: str, variant: Variant
 
 
 class Cache:
-    """Results of finished units, one JSON file each."""
+    """Results of finished units: one JSON line per unit (part, params, result) in an append-only file.
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+    The file is the run record behind the tables (``results/runs/mil.jsonl`` by default, kept in the
+    repository), so the tables can be re-rendered and extended on another machine without retraining.
+    Only the main process writes (workers return their results), so appending needs no locking; a line
+    cut off by an interrupted write is ignored on reading.
+    """
+
+    def __init__(self, path: Path) -> None:
+        if path.exists() and path.is_dir():
+            raise ValueError(f"--cache must be a .jsonl file (the run record); got the directory {path}")
+        self.path = path
+        self._results: dict[str, dict[str, Any]] = {entry["key"]: entry["result"] for entry in read_json_lines(path)}
 
     def get(self, unit: Unit) -> dict[str, Any] | None:
-        path = self.folder / f"{unit.key}.json"
-        return json.loads(path.read_text())["result"] if path.is_file() else None
+        return self._results.get(unit.key)
 
     def put(self, unit: Unit, result: dict[str, Any]) -> None:
-        path = self.folder / f"{unit.key}.json"
-        path.with_suffix(".tmp").write_text(json.dumps({"part": unit.part, "params": unit.params, "result": result}, default=list))
-        path.with_suffix(".tmp").replace(path)
+        append_json_line(self.path, {"key": unit.key, "part": unit.part, "params": unit.params, "result": result})
+        self._results[unit.key] = result
 
 
 def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float, require: str | None = None) -> int:
@@ -467,7 +474,7 @@ def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, c
 
 # ---------------------------------------------------------------------- tables
 CACHE_NOTE = (
-    "Runs already in the run cache (from earlier invocations with the same settings) are reused, not retrained: "
+    "Runs already in the run record `results/runs/mil.jsonl` (from earlier invocations with the same settings) are reused, not retrained: "
     "the wall time in the header covers only this invocation, the CPU-hours every run the tables use."
 )
 
@@ -618,7 +625,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny protocol in this process (seconds), for the tests")
     parser.add_argument("--workers", type=int, default=2, help="parallel training processes (one thread each)")
     parser.add_argument("--budget-minutes", type=float, default=math.inf, help="start no new run after this many minutes")
-    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "reproduce_mil")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="run record (JSON lines): finished runs are reused, new ones appended (default results/runs/mil.jsonl; with --quick a temporary file)",
+    )
     parser.add_argument("--out-dir", type=Path, default=ROOT / "results")
     parser.add_argument("--render-only", action="store_true", help="write the tables from the cache without training")
     parser.add_argument("--seeds", type=int, default=None, help="use only the protocol's first N seeds (the runs of the others stay cached)")
@@ -632,7 +644,9 @@ def main() -> None:
         bit_protocol = replace(bit_protocol, seeds=bit_protocol.seeds[: args.seeds])
         bench_protocol = replace(bench_protocol, seeds=bench_protocol.seeds[: args.seeds])
         name = f"{name}, first {args.seeds} seed(s)"
-    label = f"`{name}`" + (" (tables rendered from the run cache with `--render-only`; earlier calls without it trained the runs)" if args.render_only else "")
+    label = f"`{name}`" + (" (tables rendered from the run record with `--render-only`; earlier calls without it trained the runs)" if args.render_only else "")
+    if args.cache is None:
+        args.cache = Path(tempfile.mkdtemp()) / "mil.jsonl" if args.quick else ROOT / "results" / "runs" / "mil.jsonl"
     cache = Cache(args.cache)
     workers = 1 if args.quick else args.workers
     deadline = time.time() + 60 * args.budget_minutes if not args.render_only else 0.0

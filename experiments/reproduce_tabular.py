@@ -18,7 +18,8 @@ Memory classifiers are trained as a :class:`~hopfield_layers.lit.TaskModule` (mu
 :class:`~hopfield_layers.models.tabular.OneHotLoss`, Adam) by a Lightning ``Trainer``; every method is
 scored by the same scikit-learn metrics. The epochs of the grid are checkpoints of one run (constant learning rate, so
 the model after 50 of 250 epochs is exactly the 50-epoch model). Every fold and seed is appended to
-a cache (``--cache``), so an interrupted run resumes where it stopped.
+the run record (``--cache``, default ``results/runs/tabular.jsonl``, kept beside the table), so an
+interrupted run resumes where it stopped and the table can be re-rendered elsewhere (``--cached-only``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from hopfield_layers.data.splits import stratified_folds, stratified_holdout
 from hopfield_layers.data.tabular import TabularTensors, encode, headline_metric, load_tabular
 from hopfield_layers.lit import TaskModule
 from hopfield_layers.models.tabular import MemoryClassifier, OneHotLoss, positive_score
-from hopfield_layers.results import ResultsFile, mean_std
+from hopfield_layers.results import ResultsFile, append_json_line, mean_std, read_json_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("adult", "bank", "vaccine", "purchase", "heart")  # the paper's column order
@@ -201,11 +202,8 @@ class Cache:
     def __init__(self, path: Path | None, read_only: bool = False) -> None:
         self.path, self.read_only = path, read_only
         self.entries: dict[str, Any] = {}
-        if path is not None and path.exists():
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    record = json.loads(line)
-                    self.entries[record["key"]] = record["value"]
+        if path is not None:
+            self.entries = {record["key"]: record["value"] for record in read_json_lines(path)}
 
     def get(self, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
         text = json.dumps(key, sort_keys=True)
@@ -216,9 +214,7 @@ class Cache:
             value = {"result": compute(), "seconds": time.perf_counter() - start}
             self.entries[text] = value
             if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a") as handle:
-                    handle.write(json.dumps({"key": text, "value": value}) + "\n")
+                append_json_line(self.path, {"key": text, "value": value})
         return self.entries[text]
 
 
@@ -292,7 +288,12 @@ def main() -> None:
     parser.add_argument("--num-patterns", type=int, default=None, help="stored patterns S of the memory classifiers (default 64)")
     parser.add_argument("--data-root", type=Path, default=None, help="default: $HOPFIELD_DATA")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--cache", type=Path, default=ROOT / "experiments" / ".cache" / "tabular.jsonl", help="resumable store of finished folds/seeds")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / "results" / "runs" / "tabular.jsonl",
+        help="run record (JSON lines, kept beside the table): finished folds/seeds are reused, new ones appended",
+    )
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--cached-only", action="store_true", help="compute nothing: write the table from the cache, methods with missing runs as 'not run'")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "tabular.md")

@@ -2,12 +2,15 @@
 
 Every script in ``experiments/`` writes its tables through :class:`ResultsFile`, so each results file
 states how it was produced. Paper numbers go in their own columns whose header says whose they are
-(e.g. ``"paper (Hu et al. 2023)"``).
+(e.g. ``"paper (Hu et al. 2023)"``). The runs behind a table are kept beside it as JSON lines
+(``results/runs/*.jsonl``, :func:`read_json_lines` / :func:`append_json_line`), so it can be re-rendered
+and extended on another machine.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
 import shlex
@@ -79,6 +82,38 @@ def mean_std(values: Iterable[float], digits: int = 3) -> str:
     if array.size == 1:
         return f"{array[0]:.{digits}f}"
     return f"{array.mean():.{digits}f} ± {array.std(ddof=1):.{digits}f}"
+
+
+def read_json_lines(path: Path) -> list[dict]:
+    """The records of a JSON-lines run record, oldest first; a missing file has none.
+
+    Blank lines and a line cut off by an interrupted append are skipped.
+    """
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def append_json_line(path: Path, record: dict) -> None:
+    """Append ``record`` as one JSON line to ``path`` (created with its folders when missing).
+
+    A line left unterminated by an interrupted earlier append is ended first, so the new record stays
+    readable. One writer at a time: callers append from a single process.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell():
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+        handle.write(json.dumps(record, sort_keys=True, default=list).encode() + b"\n")
 
 
 def _cell(value: object) -> str:

@@ -129,6 +129,11 @@ def test_batch_limits_and_protocol_tag(load_script) -> None:
     args = script.parse_args(["--max-epochs", "2", "--limit-train-batches", "4", "--limit-test-batches", "0.5"])
     assert script.protocol_name(args) == "≤2 ep., 4 train batches, 50% of test batches"
     assert script.protocol_name(script.parse_args([])) == "≤20 ep."
+    # records are committed beside the report, checkpoints are not; --quick keeps both in its --runs folder
+    assert script.parse_args([]).records == ROOT / "results" / "runs" / "crossformer"
+    assert script.parse_args(["--runs", "/tmp/x"]).records == ROOT / "results" / "runs" / "crossformer"
+    assert script.parse_args(["--quick", "--runs", "/tmp/x"]).records == Path("/tmp/x")
+    assert script.parse_args(["--records", "/tmp/r"]).records == Path("/tmp/r")
 
 
 def test_reproduce_crossformer_quick(tmp_path: Path) -> None:

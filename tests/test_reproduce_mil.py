@@ -1,7 +1,8 @@
-"""experiments/reproduce_mil.py --quick: both results files, written through ResultsFile, and the run cache."""
+"""experiments/reproduce_mil.py --quick: both results files, written through ResultsFile, and the run record."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -22,35 +23,50 @@ def run(load_script, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
 
 
 def test_bit_pattern_quick_writes_its_table_and_caches_every_run(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
-    run(load_script, monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
+    run(load_script, monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))
     text = (tmp_path / "mil_bit_pattern.md").read_text()
     assert "**Command:** `python" in text and "**Hardware:**" in text and "**Seeds:** 0" in text
     for row in ("dense Hopfield", "sparse HopfieldPooling", "entmax HopfieldPooling", "gated attention (Ilse et al.)"):
         assert re.search(rf"\| {re.escape(row)} \| 0\.\d{{3}} \|", text), row
-    cached = sorted((tmp_path / "cache").glob("*.json"))
-    assert len(cached) >= 8
-    stamp = [p.stat().st_mtime_ns for p in cached]
-    run(load_script, monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))  # all cached: nothing retrained
-    assert [p.stat().st_mtime_ns for p in cached] == stamp
+    record = (tmp_path / "runs.jsonl").read_text()
+    lines = [json.loads(line) for line in record.splitlines()]
+    assert len(lines) >= 8 and len({line["key"] for line in lines}) == len(lines)
+    assert all(line["part"] == "bit_pattern" and "seed" in line["params"] and "test_accuracy" in line["result"] for line in lines)
+    run(load_script, monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))  # all recorded: nothing retrained
+    assert (tmp_path / "runs.jsonl").read_text() == record
+    assert (tmp_path / "mil_bit_pattern.md").read_text().split("### ", 1)[1] == text.split("### ", 1)[1]  # the same tables from the record
+
+
+def test_the_run_record_ignores_a_cut_off_line_and_refuses_a_directory(tmp_path: Path, load_script) -> None:
+    module = load_script(SCRIPT)
+    unit = module.Unit("bit_pattern", {"seed": 0})
+    path = tmp_path / "runs.jsonl"
+    module.Cache(path).put(unit, {"test_accuracy": 0.5})
+    with path.open("a") as handle:
+        handle.write('{"key": "abc", "res')  # a write interrupted mid-line
+    cache = module.Cache(path)
+    assert cache.get(unit) == {"test_accuracy": 0.5} and cache.get(module.Unit("bit_pattern", {"seed": 1})) is None
+    with pytest.raises(ValueError, match="must be a .jsonl file"):
+        module.Cache(tmp_path)
 
 
 def test_benchmarks_quick_selects_a_config_and_fills_every_fold(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
-    run(load_script, monkeypatch, "--part", "benchmarks", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
+    run(load_script, monkeypatch, "--part", "benchmarks", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))
     text = (tmp_path / "mil_benchmarks.md").read_text()
     for row in ("dense", "sparse", "entmax"):
         assert re.search(rf"\| {row} \| 0\.\d{{3}} \|", text), row
     assert "Configurations chosen on fold 1" in text and "grid incomplete" not in text
     assert re.search(r"\| musk1 \| sparse \| \{.*\} \| [01]\.\d{3} \| 1/1 \|", text)  # the selection's validation AUC and ties
     models = len(sys.modules["reproduce_mil"].benchmark_variants())  # dense, sparse, entmax (+ footprint when registered)
-    assert len(list((tmp_path / "cache").glob("*.json"))) == models * 3  # × 3 folds (the fold-1 grid run is reused)
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == models * 3  # × 3 folds (the fold-1 grid run is reused)
 
 
 def test_seeds_flag_keeps_the_first_seeds_and_says_so(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
-    run(load_script, monkeypatch, "--part", "bit_pattern", "--seeds", "1", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
+    run(load_script, monkeypatch, "--part", "bit_pattern", "--seeds", "1", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))
     text = (tmp_path / "mil_bit_pattern.md").read_text()
     assert "Protocol `quick, first 1 seed(s)`" in text and "**Seeds:** 0\n" in text
     with pytest.raises(SystemExit):
-        run(load_script, monkeypatch, "--part", "bit_pattern", "--seeds", "0", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache"))
+        run(load_script, monkeypatch, "--part", "bit_pattern", "--seeds", "0", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))
 
 
 def test_hopfield_rows_can_be_limited_to_small_bags_without_changing_other_runs(load_script) -> None:
@@ -76,20 +92,35 @@ def test_grid_ties_go_to_the_lowest_validation_loss(load_script) -> None:
 
 
 def test_a_rerun_for_the_validation_loss_reproduces_the_cached_run(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
-    import json
-
     module = load_script(SCRIPT)
     protocol = module.PROTOCOLS["quick"][1]
     variant = module.benchmark_variants()[0]
     unit = module.Unit("benchmarks", module.benchmark_params(protocol, "musk1", variant, protocol.configs()[0], 0, 0))
-    cache = module.Cache(tmp_path)
-    assert module.run_pending([unit], cache, 1, float("inf")) == 1
-    first = cache.get(unit)
-    path = tmp_path / f"{unit.key}.json"
+    path = tmp_path / "runs.jsonl"
+    assert module.run_pending([unit], module.Cache(path), 1, float("inf")) == 1
+    first = module.Cache(path).get(unit)
     record = json.loads(path.read_text())
-    del record["result"]["val_loss"]  # as a run cached before the loss was recorded
-    path.write_text(json.dumps(record))
+    del record["result"]["val_loss"]  # as a run recorded before the loss was
+    path.write_text(json.dumps(record) + "\n")
+    cache = module.Cache(path)
     assert module.run_pending([unit], cache, 1, float("inf")) == 0  # cached: nothing to do
     assert module.run_pending([unit], cache, 1, float("inf"), require="val_loss") == 1
-    again = cache.get(unit)
+    again = module.Cache(path).get(unit)  # the re-run's line, appended after the old one, wins
     assert {k: again[k] for k in ("best_val", "val_loss", "test_auroc", "epochs")} == {k: first[k] for k in ("best_val", "val_loss", "test_auroc", "epochs")}
+
+
+def test_the_committed_benchmark_table_is_rebuilt_from_the_committed_run_record(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every number of results/mil_benchmarks.md follows from results/runs/mil.jsonl (nothing trained here)."""
+    record = ROOT / "results" / "runs" / "mil.jsonl"
+    before = record.read_text()
+    module = load_script(SCRIPT)
+    monkeypatch.setattr(module, "run_unit", lambda unit: pytest.fail(f"--render-only must not train ({unit.key})"))
+    argv = ["--part", "benchmarks", "--protocol", "full", "--seeds", "5", "--render-only", "--out-dir", str(tmp_path), "--cache", str(record)]
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT), *argv])
+    module.main()
+    committed = (ROOT / "results" / "mil_benchmarks.md").read_text()
+    rebuilt = (tmp_path / "mil_benchmarks.md").read_text()
+    hours = re.compile(r"Total training time of these runs:\s+[\d.]+ CPU-hours")
+    assert hours.search(rebuilt).group() == hours.search(committed).group()
+    assert rebuilt.split("### Test ROC-AUC", 1)[1] == committed.split("### Test ROC-AUC", 1)[1]
+    assert record.read_text() == before
