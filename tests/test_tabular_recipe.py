@@ -159,3 +159,18 @@ def test_reproduce_cached_only_computes_nothing(tmp_path: Path, monkeypatch: pyt
     module.main()
     assert "| Purchase | roc_auc | not run (compute budget) | not run (compute budget) | 0.9032 |" in (tmp_path / "t.md").read_text()
     assert not cache.exists()
+
+
+def test_the_committed_table_is_rebuilt_from_the_committed_run_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+    """Every number of results/tabular.md follows from results/runs/tabular.jsonl (nothing trained or fitted here)."""
+    record = ROOT / "results" / "runs" / "tabular.jsonl"
+    committed = (ROOT / "results" / "tabular.md").read_text()
+    command = re.search(r"\*\*Command:\*\* `python experiments/reproduce_tabular.py ([^`]*)`", committed).group(1).split()
+    module = _script(monkeypatch)
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT), *command, "--cache", str(record), "--out", str(tmp_path / "t.md"), "--cached-only"])
+    monkeypatch.setattr(module, "run_memory", lambda *args: pytest.fail("--cached-only must not train"))
+    monkeypatch.setattr(module, "run_baseline", lambda *args: pytest.fail("--cached-only must not fit"))
+    module.main()
+    rebuilt = (tmp_path / "t.md").read_text()
+    assert "not run" not in rebuilt.split("### ", 1)[1]  # every method found in the record
+    assert rebuilt.split("### ", 1)[1] == committed.split("### ", 1)[1]
