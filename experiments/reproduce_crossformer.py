@@ -285,12 +285,17 @@ def _repeat(loader: Any) -> Any:
         yield from loader
 
 
+def timing_record(dataset: str, horizon: int, args: argparse.Namespace) -> Path:
+    """Where :func:`relative_epoch_time` keeps its measurement of ``dataset``-``horizon``."""
+    return args.records / f"timing_{dataset}_{horizon}{'_quick' if args.quick else ''}.json"
+
+
 def relative_epoch_time(dataset: str, horizon: int, args: argparse.Namespace) -> dict[str, float]:
     """Seconds per training epoch of each variant: the models train in turn on the same batches in this process.
 
     Recorded as ``timing_<dataset>_<horizon>.json`` under ``--records``; ``--retime`` measures again.
     """
-    cache = args.records / f"timing_{dataset}_{horizon}{'_quick' if args.quick else ''}.json"
+    cache = timing_record(dataset, horizon, args)
     if cache.is_file() and not args.retime:
         return json.loads(cache.read_text())
     config = yaml.safe_load(recipe(dataset, horizon).read_text())
@@ -492,7 +497,7 @@ def main(argv: list[str] | None = None) -> None:
     timing = {}
     for setting in args.timing:
         dataset, horizon = setting.rsplit("-", 1)
-        cached = (args.records / f"timing_{dataset}_{horizon}{'_quick' if args.quick else ''}.json").is_file()
+        cached = timing_record(dataset, int(horizon), args).is_file()
         if dataset in args.datasets and (cached or not args.report_only):
             timing[(dataset, int(horizon))] = relative_epoch_time(dataset, int(horizon), args)
     print(f"wrote {write_report(report, records, timing, args)}")

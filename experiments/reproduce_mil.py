@@ -474,7 +474,7 @@ def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, c
 
 # ---------------------------------------------------------------------- tables
 CACHE_NOTE = (
-    "Runs already in the run record `results/runs/mil.jsonl` (from earlier invocations with the same settings) are reused, not retrained: "
+    "Runs already in the run record (`--cache`, by default `results/runs/mil.jsonl`; from earlier invocations with the same settings) are reused, not retrained: "
     "the wall time in the header covers only this invocation, the CPU-hours every run the tables use."
 )
 

@@ -201,9 +201,7 @@ class Cache:
 
     def __init__(self, path: Path | None, read_only: bool = False) -> None:
         self.path, self.read_only = path, read_only
-        self.entries: dict[str, Any] = {}
-        if path is not None:
-            self.entries = {record["key"]: record["value"] for record in read_json_lines(path)}
+        self.entries: dict[str, Any] = {record["key"]: record["value"] for record in read_json_lines(path)} if path is not None else {}
 
     def get(self, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
         text = json.dumps(key, sort_keys=True)
