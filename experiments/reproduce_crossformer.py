@@ -413,7 +413,8 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
     )
     done = {r["dataset"] for r in records}
     have = {(r["dataset"], r["horizon"], r["variant"]) for r in records}
-    unrun = [(d, h, v) for d in args.datasets if d in done for h in horizons(d) for v in args.variants if (d, h, v) not in have]
+    asked = [(d, h) for d in args.datasets if d in done for h in horizons(d) if args.horizons is None or h in args.horizons]
+    unrun = [(d, h, v) for d, h in asked for v in args.variants if (d, h, v) not in have]
     if unrun:
         report.add_table(
             ["dataset", "horizon", "model", "command"],

@@ -234,3 +234,17 @@ def test_timing_cycles_through_a_training_split_shorter_than_the_timed_batches(t
     seconds = script.relative_epoch_time("ETTh1", 24, args)
     assert set(seconds) >= set(script.VARIANTS) and all(seconds[v] > 0 for v in script.VARIANTS) and seconds["batches"] == 5
     assert json.loads((tmp_path / "timing_ETTh1_24_quick.json").read_text())["batches"] == 5
+
+
+@pytest.mark.usefixtures("_clean_argv")
+def test_the_committed_seed_table_is_rebuilt_from_the_committed_run_records(tmp_path: Path, load_script) -> None:
+    """Every number of results/crossformer_seeds.md follows from the JSON records in results/runs/crossformer/
+    (``--report-only``: nothing trained, no timing); only the requested horizon is listed."""
+    script = load_script(ROOT / "experiments" / "reproduce_crossformer.py")
+    committed = (ROOT / "results" / "crossformer_seeds.md").read_text()
+    command = committed.split("**Command:** `python experiments/reproduce_crossformer.py ", 1)[1].split("`", 1)[0].split()
+    assert "--report-only" in command
+    script.main([*command, "--out", str(tmp_path / "report.md"), "--runs", str(tmp_path / "runs")])
+    rebuilt = (tmp_path / "report.md").read_text()
+    assert rebuilt.split("### ", 1)[1] == committed.split("### ", 1)[1]
+    assert "| 24 | Crossformer-SH | ≤20 ep. | 2 |" in rebuilt and "Settings without a run" not in rebuilt
