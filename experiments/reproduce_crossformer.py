@@ -121,6 +121,11 @@ def horizons(dataset: str) -> list[int]:
     return sorted(int(path.stem.rsplit("_", 1)[1]) for path in CONFIGS.glob(f"{dataset}_*.yaml"))
 
 
+def requested_settings(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """The (dataset, horizon) pairs that ``--datasets`` and ``--horizons`` ask for."""
+    return [(d, h) for d in args.datasets for h in horizons(d) if args.horizons is None or h in args.horizons]
+
+
 def recipe(dataset: str, horizon: int) -> Path:
     return CONFIGS / f"{dataset}_{horizon}.yaml"
 
@@ -413,8 +418,7 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
     )
     done = {r["dataset"] for r in records}
     have = {(r["dataset"], r["horizon"], r["variant"]) for r in records}
-    asked = [(d, h) for d in args.datasets if d in done for h in horizons(d) if args.horizons is None or h in args.horizons]
-    unrun = [(d, h, v) for d, h in asked for v in args.variants if (d, h, v) not in have]
+    unrun = [(d, h, v) for d, h in requested_settings(args) if d in done for v in args.variants if (d, h, v) not in have]
     if unrun:
         report.add_table(
             ["dataset", "horizon", "model", "command"],
@@ -475,9 +479,8 @@ def main(argv: list[str] | None = None) -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     args.records.mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    wanted = [(d, h) for d in args.datasets for h in horizons(d) if args.horizons is None or h in args.horizons]
     if not args.report_only:
-        for dataset, horizon in wanted:
+        for dataset, horizon in requested_settings(args):
             for variant in args.variants:
                 for seed in args.seeds:
                     record = train_and_test(dataset, horizon, variant, seed, args)
