@@ -8,7 +8,8 @@ rate halved after epochs 2/4/6/8/10, best checkpoint restored) and reports the t
 normalised data, the epochs run and the training time per epoch. Each finished run is recorded as
 JSON under ``--records`` (``results/runs/crossformer/``, committed beside the report; checkpoints and
 logs go under ``--runs``, which git ignores), so an interrupted reproduction resumes where it stopped
-and the report can be rebuilt (``--report-only``) on any machine from runs made by several invocations. A run interrupted mid-training
+and the report can be rebuilt (``--report-only``) on any machine from runs made by several invocations; a
+report lists the recorded runs of the requested datasets, horizons, variants and seeds only. A run interrupted mid-training
 resumes from its ``last.ckpt`` (after its last finished epoch; model, optimiser, learning-rate
 schedule, early stopping, best checkpoint, random state and the per-epoch log all carry over), so
 a CPU run of many hours can be split over several invocations and ends as an uninterrupted one.
@@ -489,9 +490,11 @@ def main(argv: list[str] | None = None) -> None:
                         flush=True,
                     )
     records = []
+    settings = set(requested_settings(args))
     for path in sorted(args.records.glob("*_seed*.json")):
         record = json.loads(path.read_text())
-        if record["dataset"] not in args.datasets or (record["protocol"] == "quick") != args.quick:
+        requested = (record["dataset"], record["horizon"]) in settings and record["variant"] in args.variants and record["seed"] in args.seeds
+        if not requested or (record["protocol"] == "quick") != args.quick:  # the report covers what the command asks for
             continue
         reason = optimizer_drift(args.runs / path.stem, recipe(record["dataset"], record["horizon"]))
         if reason is not None:  # only reachable with --report-only: a training invocation has retrained it

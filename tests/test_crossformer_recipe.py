@@ -155,6 +155,12 @@ def test_reproduce_crossformer_quick(tmp_path: Path) -> None:
     assert not list(runs.rglob("*.ckpt"))  # checkpoints are removed after testing
     again = subprocess.run([*command, "--report-only"], check=True, capture_output=True, text=True)  # cached: no training
     assert "Restoring states" not in again.stderr and out.read_text().count("| quick |") == 3
+    # The report covers what the command asks for: other variants and seeds in the records are left out.
+    subprocess.run([*command, "--report-only", "--variants", "sparse_hopfield"], check=True, capture_output=True, text=True)
+    text = out.read_text()
+    assert text.count("| quick |") == 1 and "| 24 | Crossformer-SH | quick |" in text and "| 24 | Crossformer-DH | quick |" not in text
+    subprocess.run([*command, "--report-only", "--seeds", "1"], check=True, capture_output=True, text=True)
+    assert "| quick |" not in out.read_text()
 
 
 @pytest.mark.usefixtures("one_thread", "_clean_argv")
@@ -237,14 +243,20 @@ def test_timing_cycles_through_a_training_split_shorter_than_the_timed_batches(t
 
 
 @pytest.mark.usefixtures("_clean_argv")
-def test_the_committed_seed_table_is_rebuilt_from_the_committed_run_records(tmp_path: Path, load_script) -> None:
-    """Every number of results/crossformer_seeds.md follows from the JSON records in results/runs/crossformer/
-    (``--report-only``: nothing trained, no timing); only the requested horizon is listed."""
+@pytest.mark.parametrize(
+    ("report", "horizon", "row"),
+    [("crossformer_seeds.md", 24, "| 24 | Crossformer-SH | ≤20 ep. | 2 |"), ("crossformer_etth1_168.md", 168, "| 168 | Crossformer-SH | ≤20 ep. | 1 |")],
+)
+def test_a_committed_table_is_rebuilt_from_the_committed_run_records(tmp_path: Path, load_script, report: str, horizon: int, row: str) -> None:
+    """Every number of the report follows from the JSON records in results/runs/crossformer/ (``--report-only``:
+    nothing trained, no timing); records of other horizons, variants or seeds in that folder are left out."""
     script = load_script(ROOT / "experiments" / "reproduce_crossformer.py")
-    committed = (ROOT / "results" / "crossformer_seeds.md").read_text()
+    committed = (ROOT / "results" / report).read_text()
     command = committed.split("**Command:** `python experiments/reproduce_crossformer.py ", 1)[1].split("`", 1)[0].split()
     assert "--report-only" in command
     script.main([*command, "--out", str(tmp_path / "report.md"), "--runs", str(tmp_path / "runs")])
     rebuilt = (tmp_path / "report.md").read_text()
     assert rebuilt.split("### ", 1)[1] == committed.split("### ", 1)[1]
-    assert "| 24 | Crossformer-SH | ≤20 ep. | 2 |" in rebuilt and "Settings without a run" not in rebuilt
+    assert row in rebuilt and "Settings without a run" not in rebuilt
+    rows = [line for line in rebuilt.splitlines() if line[:3].strip("| ").isdigit()]
+    assert rows and all(line.startswith(f"| {horizon} |") for line in rows)
