@@ -480,8 +480,9 @@ def main(argv: list[str] | None = None) -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     args.records.mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    settings = requested_settings(args)
     if not args.report_only:
-        for dataset, horizon in requested_settings(args):
+        for dataset, horizon in settings:
             for variant in args.variants:
                 for seed in args.seeds:
                     record = train_and_test(dataset, horizon, variant, seed, args)
@@ -490,7 +491,6 @@ def main(argv: list[str] | None = None) -> None:
                         flush=True,
                     )
     records = []
-    settings = set(requested_settings(args))
     for path in sorted(args.records.glob("*_seed*.json")):
         record = json.loads(path.read_text())
         requested = (record["dataset"], record["horizon"]) in settings and record["variant"] in args.variants and record["seed"] in args.seeds
