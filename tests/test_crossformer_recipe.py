@@ -245,7 +245,11 @@ def test_timing_cycles_through_a_training_split_shorter_than_the_timed_batches(t
 @pytest.mark.usefixtures("_clean_argv")
 @pytest.mark.parametrize(
     ("report", "horizon", "row"),
-    [("crossformer_seeds.md", 24, "| 24 | Crossformer-SH | ≤20 ep. | 2 |"), ("crossformer_etth1_168.md", 168, "| 168 | Crossformer | ≤20 ep. | 1 |")],
+    [
+        ("crossformer_seeds.md", 24, "| 24 | Crossformer-SH | ≤20 ep. | 2 |"),
+        ("crossformer_etth1_168.md", 168, "| 168 | Crossformer | ≤20 ep. | 1 |"),
+        ("crossformer_etth1_336.md", 336, "| 336 | Crossformer | ≤20 ep. | 1 |"),
+    ],
 )
 def test_a_committed_table_is_rebuilt_from_the_committed_run_records(tmp_path: Path, load_script, report: str, horizon: int, row: str) -> None:
     """Every number of the report follows from the JSON records in results/runs/crossformer/ (``--report-only``:
