@@ -202,6 +202,23 @@ class Footprint(Similarity):
             u = torch.einsum("bhkj,bhsk->bhsj", self.U, w)
         return u * self.base_weight[:, :, None, None]
 
+    @torch.no_grad()
+    def set_effective_weight(self, u: Tensor) -> None:
+        """Set ``w_b`` so that :meth:`effective_weight` is ``u``: ``w_b = (Uᵀ)⁻¹ u_b / β_b``.
+
+        ``u``: ``(len(bases), H, E)``, or ``(len(bases), H, S, E)`` for ``per_pattern``.
+        """
+        expected = tuple(self.weight.shape)
+        if tuple(u.shape) != expected:
+            raise ValueError(f"u must have shape {expected} (bases, heads{', patterns' if self.per_pattern else ''}, head_dim); got {tuple(u.shape)}")
+        nb, heads, dim = len(self.bases), self.num_heads, self.head_dim
+        U = (self._initial_U() if self.U is None else self.U).double().expand(nb, heads, dim, dim)
+        target = u.double() if self.per_pattern else u.double().unsqueeze(2)  # (nb, H, 1 or S, E)
+        target = target / self.base_weight.double()[:, :, None, None]
+        # u_j = Σ_k U_kj w_k  ⇔  Uᵀ w = u, for every pattern row
+        w = torch.linalg.solve(U.transpose(-2, -1).unsqueeze(2), target.unsqueeze(-1)).squeeze(-1)
+        self.weight.copy_((w if self.per_pattern else w.squeeze(2)).to(self.weight.dtype))
+
     def forward(self, query: Tensor, key: Tensor) -> Tensor:
         """``query (B, H, L, E)``, ``key (B, H, S, E)`` → scores ``(B, H, L, S)``."""
         if query.dim() != 4 or key.dim() != 4 or query.shape[1] != self.num_heads or key.shape[1] != self.num_heads:

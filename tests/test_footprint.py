@@ -65,6 +65,21 @@ def test_init_equals_the_base_similarity() -> None:
     assert torch.equal(Footprint(7, 1).weight[0, 0], torch.eye(7)[-1])  # w = e_E
 
 
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
+def test_set_effective_weight_inverts_effective_weight(options: dict) -> None:
+    sim = _randomised(**options)
+    with torch.no_grad():
+        sim.base_weight.uniform_(0.5, 2.0)  # invertible: β_b ≠ 0
+        if sim.U is not None:
+            sim.U.add_(3 * torch.eye(7, dtype=sim.U.dtype))  # a well-conditioned U
+    target = torch.randn_like(sim.weight)
+    sim.set_effective_weight(target)
+    got = sim.effective_weight()
+    torch.testing.assert_close(got if sim.per_pattern else got.squeeze(2), target)
+    with pytest.raises(ValueError, match=r"u must have shape \(\d+, 3"):
+        sim.set_effective_weight(target[..., :3])
+
+
 def test_dimensionwise_sums_to_the_base() -> None:
     x, y = torch.randn(2, 1, 4, 1, 5), torch.randn(2, 1, 1, 3, 5)
     torch.testing.assert_close(dimensionwise("dot", x, y).sum(-1), (x * y).sum(-1))

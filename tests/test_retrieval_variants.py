@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from hopfield_layers.data.variants import make_variants, variant_log_likelihood
-from hopfield_layers.memory.retrieval import MODELS, Argmax, build_model, evaluate, fit_uniformity, likelihood_loss, train, uniformity_loss
+from hopfield_layers.memory.retrieval import MODELS, Argmax, build_model, evaluate, fit_footprint_optimum, fit_uniformity, likelihood_loss, train, uniformity_loss
 from hopfield_layers.similarity import Footprint, LinearKernel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +96,61 @@ def test_bayes_oracle_is_the_best_retrieval() -> None:
     assert oracle > m_hop
     noiseless = variant_log_likelihood(patterns, patterns, mask=0.5)
     assert torch.equal(noiseless.argmax(1), torch.arange(64))
+
+
+@pytest.mark.parametrize("U", ["triangular", "identity"])
+def test_footprint_optimum_is_the_minimum_of_the_training_loss(U: str) -> None:
+    """L-BFGS on the sorted similarities reaches the loss that long full-batch Adam approaches, and no lower point is nearby."""
+    patterns = _patterns(64, 8)
+    index, queries = make_variants(patterns, 192, mask=0.4, noise=0.4, bias=0.4, generator=torch.Generator().manual_seed(1))
+    model = build_model("A-Hop", patterns, U=U)
+    start = likelihood_loss(model.scores(queries), index).item()
+    loss = fit_footprint_optimum(model, index, queries, max_iter=200)
+    # the returned loss is the model's own (library footprint path, weights written back through Uᵀw = u)
+    reached = likelihood_loss(model.scores(queries), index)
+    assert reached.item() == pytest.approx(loss, abs=1e-4) and loss < start - 0.5
+    (grad,) = torch.autograd.grad(reached, model.similarity.weight)
+    assert grad.norm() < 1e-2
+    adam = build_model("A-Hop", patterns, U=U)
+    optimizer = torch.optim.Adam(adam.parameters(), lr=0.05)
+    for _ in range(300):
+        optimizer.zero_grad()
+        adam_loss = likelihood_loss(adam.scores(queries), index)
+        adam_loss.backward()
+        optimizer.step()
+    assert loss <= adam_loss.item() + 1e-3
+    with torch.no_grad():  # a convex minimum: every small step in w raises the loss
+        for _ in range(5):
+            model.similarity.weight.add_(step := 1e-2 * torch.randn_like(model.similarity.weight))
+            assert likelihood_loss(model.scores(queries), index).item() > loss - 1e-5
+            model.similarity.weight.sub_(step)
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda p: build_model("M-Hop", p), "needs an A-Hop model"),
+        (lambda p: build_model("A-Hop", p, per_pattern=True), "no per_pattern, prior_bias or learnable_U"),
+        (lambda p: build_model("A-Hop", p, learnable_U=True), "no per_pattern, prior_bias or learnable_U"),
+    ],
+    ids=["not-footprint", "per-pattern", "learnable-U"],
+)
+def test_footprint_optimum_rejects_models(make, match: str) -> None:
+    patterns = _patterns()
+    index, queries = make_variants(patterns, 8, mask=0.4)
+    with pytest.raises((TypeError, ValueError), match=match):
+        fit_footprint_optimum(make(patterns), index, queries)
+
+
+def test_footprint_optimum_checks_inputs() -> None:
+    patterns, model = _patterns(), build_model("A-Hop", _patterns())
+    index, queries = make_variants(patterns, 8, mask=0.4)
+    with pytest.raises(ValueError, match=r"index must be an int64 tensor of shape \(8,\)"):
+        fit_footprint_optimum(model, index[:5], queries)
+    with pytest.raises(ValueError, match=r"queries must have shape \(M, d\) with d = 12"):
+        fit_footprint_optimum(model, index, queries[:, :5])
+    with pytest.raises(ValueError, match=r"need 0.0 GiB > max_memory"):
+        fit_footprint_optimum(model, index, queries, max_memory=1000)
 
 
 @pytest.mark.parametrize(
@@ -187,8 +242,40 @@ def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path,
     assert bench.ORACLE in results.render() and "was not run on MNIST" not in results.render()
 
 
+def test_loss_optimum_runs_on_random_patterns_only(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = load_script(BENCHMARK)
+    calls = []
+
+    def fake_run_setting(source, count, difficulty, models, cfg, seed, data_root):
+        calls.append((source, tuple(models)))
+        return {label: {"accuracy": 0.5, "error": 0.1, "train_s": 0.0, "eval_s": 0.0} for label in models}
+
+    monkeypatch.setattr(bench, "run_setting", fake_run_setting)
+    results = bench.ResultsFile("t")
+    bench.hard_table(bench.Runs(tmp_path / "c.json", bench.replace(bench.QUICK, seeds=1)), results, None, print)
+    assert ("random", (bench.OPTIMUM,)) in calls and ("mnist", (bench.OPTIMUM,)) not in calls
+    assert f"| random (0.4, 0.4, 0.4) | {bench.OPTIMUM} |" in results.render()
+
+
+def test_loss_optimum_of_a_quick_setting(load_script) -> None:
+    """The benchmark's loss-optimum A-Hop fits at least as well as Adam-trained A-Hop retrieves, on the same test variants."""
+    bench = load_script(BENCHMARK)
+    cfg = bench.replace(bench.QUICK, optimum_train=512, epochs=10)
+    result = bench.run_setting("random", 64, (0.4, 0.4, 0.4), {"A-Hop": {}, bench.OPTIMUM: {"model": bench.OPTIMUM}, "M-Hop": {"model": "M-Hop"}}, cfg, 0, None)
+    assert result[bench.OPTIMUM]["accuracy"] >= result["M-Hop"]["accuracy"]
+    assert result[bench.OPTIMUM]["accuracy"] >= result["A-Hop"]["accuracy"] - 0.05
+
+
 def test_run_keys_hold_only_the_fields_a_run_depends_on(load_script) -> None:
     bench = load_script(BENCHMARK)
+    optimum = {bench.OPTIMUM: {"model": bench.OPTIMUM}}
+    for change in ({"optimum_train": 10}, {"optimum_max_iter": 3}):  # only the loss-optimum runs depend on its settings
+        a, b = bench.Runs(None, bench.Config()), bench.Runs(None, bench.replace(bench.Config(), **change))
+        for source, models in (("random", {"A-Hop": {}}), ("mnist", {"A-Hop": {}}), ("random", {bench.ORACLE: {"model": bench.ORACLE}})):
+            assert a.fingerprint_of(bench.run_fields(source, models)) == b.fingerprint_of(bench.run_fields(source, models))
+        assert a.fingerprint_of(bench.run_fields("random", optimum)) != b.fingerprint_of(bench.run_fields("random", optimum))
+    a, b = bench.Runs(None, bench.Config()), bench.Runs(None, bench.replace(bench.Config(), epochs=3))
+    assert a.fingerprint_of(bench.run_fields("random", optimum)) == b.fingerprint_of(bench.run_fields("random", optimum))
     oracle, models = {bench.ORACLE: {"model": bench.ORACLE}}, {name: {"model": name} for name in bench.MODELS}
     base = bench.Config()
     for change in ({"mnist_epochs": 40}, {"mnist_patterns": 100}):  # MNIST settings leave random-pattern runs cached

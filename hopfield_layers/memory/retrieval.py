@@ -50,6 +50,7 @@ __all__ = [
     "likelihood_loss",
     "train",
     "fit_uniformity",
+    "fit_footprint_optimum",
     "evaluate",
 ]
 
@@ -257,6 +258,71 @@ def train(
         if callback is not None:
             callback(epoch, history[-1])
     return history
+
+
+def fit_footprint_optimum(
+    model: HopfieldRetrieval,
+    index: Tensor,
+    queries: Tensor,
+    *,
+    max_iter: int = 500,
+    max_memory: int = 2**32,
+) -> float:
+    """Set A-Hop's footprint weights ``w_b`` to the global minimum of the likelihood loss on fixed variants.
+
+    Once ``q_b`` is sorted, the score ``s(ξ, x) = Σ_b u_bᵀ q̃_b`` is linear in ``u_b = β_b Uᵀ w_b``
+    (with ``β_b`` and ``U`` held fixed), so the likelihood loss :func:`likelihood_loss` is convex in
+    ``w``: full-batch L-BFGS on the precomputed sorted similarities finds its global minimum, the
+    best the footprint family (with these bases) can do under the loss that :func:`train`
+    minimises by Adam. Used as a reference for how far training is from the optimum.
+
+    Args:
+        model: an A-Hop model (:func:`build_model`) whose Footprint has one weight vector per base
+            (no ``per_pattern``, ``prior_bias`` or ``learnable_U``).
+        index: the stored-pattern index of every training variant, ``(M,)`` int64.
+        queries: the training variants ``(M, d)``.
+        max_iter: L-BFGS iterations (it stops earlier when converged).
+        max_memory: bytes allowed for the precomputed similarities ``(M, N, len(bases) · d)``
+            (float32); a larger problem raises ``ValueError``.
+
+    Returns:
+        The final training loss.
+    """
+    similarity = getattr(model, "similarity", None)
+    if not isinstance(similarity, Footprint):
+        raise TypeError(f"fit_footprint_optimum needs an A-Hop model (a Footprint similarity); got {type(similarity).__name__}")
+    if similarity.per_pattern or similarity.prior is not None or isinstance(similarity.U, nn.Parameter):
+        raise ValueError("fit_footprint_optimum needs one weight vector per base: no per_pattern, prior_bias or learnable_U")
+    model._check(queries)
+    if index.shape != queries.shape[:1] or index.dtype != torch.long:
+        raise ValueError(f"index must be an int64 tensor of shape ({queries.shape[0]},); got {index.dtype} {tuple(index.shape)}")
+    patterns = model.patterns.float()
+    count, dim, bases = patterns.shape[0], patterns.shape[1], similarity.bases
+    needed = queries.shape[0] * count * len(bases) * dim * 4
+    if needed > max_memory:
+        raise ValueError(f"the sorted similarities of {queries.shape[0]} variants × {count} patterns need {needed / 2**30:.1f} GiB > max_memory = {max_memory / 2**30:.1f} GiB")
+    features = torch.empty(queries.shape[0], count, len(bases), dim)  # q̃_b for every (variant, pattern)
+    with torch.no_grad():
+        for start in range(0, queries.shape[0], 64):
+            x = queries[start : start + 64].float().unsqueeze(1)
+            for i, base in enumerate(bases):
+                q = -(x - patterns).square() if base == "dis" else x * patterns
+                features[start : start + 64, :, i] = q.sort(dim=-1, descending=True).values if similarity.sort else q
+    features = rearrange(features, "m n b e -> (m n) (b e)")
+    u = rearrange(similarity.effective_weight()[:, 0, 0].detach().float(), "b e -> (b e)").clone().requires_grad_()
+    optimizer = torch.optim.LBFGS([u], lr=1.0, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-12)
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        loss = likelihood_loss(rearrange(features @ u, "(m n) -> m n", n=count), index)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        loss = likelihood_loss(rearrange(features @ u, "(m n) -> m n", n=count), index).item()
+    similarity.set_effective_weight(rearrange(u.detach(), "(b e) -> b 1 e", b=len(bases)))
+    return loss
 
 
 @torch.no_grad()
