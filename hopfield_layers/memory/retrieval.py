@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from ..data.variants import make_variants
 from ..functional import retrieve
+from ..ops.footprint import dimensionwise
 from ..separation import Separation
 from ..similarity import Footprint, LinearKernel, NegativeManhattan, Similarity, get_similarity
 
@@ -306,7 +307,7 @@ def fit_footprint_optimum(
         for start in range(0, queries.shape[0], 64):
             x = queries[start : start + 64].float().unsqueeze(1)
             for i, base in enumerate(bases):
-                q = -(x - patterns).square() if base == "dis" else x * patterns
+                q = dimensionwise(base, x, patterns)  # (64, N, d)
                 features[start : start + 64, :, i] = q.sort(dim=-1, descending=True).values if similarity.sort else q
     features = rearrange(features, "m n b e -> (m n) (b e)")
     u = rearrange(similarity.effective_weight()[:, 0, 0].detach().float(), "b e -> (b e)").clone().requires_grad_()
