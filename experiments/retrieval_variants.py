@@ -461,7 +461,7 @@ def hard_table(runs: Runs, results: ResultsFile, data_root, log) -> None:
             collected |= run_models(runs, "hard-optimum", source, count, (level, level, level), {OPTIMUM: {"model": OPTIMUM}}, data_root, log)
         paper = PAPER_HARD.get((source, level), {})
         setting = f"{'MNIST' if source == 'mnist' else 'random'} ({level}, {level}, {level})"
-        for name in collected:
+        for name in sorted(collected, key=[*MODELS, OPTIMUM, ORACLE].index):  # the loss optimum right after A-Hop
             p_acc, p_err = paper.get(name, (None, None))
             cells = [_stat(collected[name], "accuracy"), "—" if p_acc is None else f"{p_acc:.3f}", _stat(collected[name], "error"), "—" if p_err is None else f"{p_err:.3f}"]
             rows.append([setting, name, *cells])
