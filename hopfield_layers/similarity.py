@@ -184,12 +184,11 @@ class Footprint(Similarity):
         U = self._initial_U()
         if self.U is not None:
             self.U.copy_(U.expand(nb, heads, dim, dim))
-        if self.init == "base":  # Uᵀ w = 1: every dimension counts once, as in the base similarity
-            w = torch.linalg.solve(U.double().T, torch.ones(dim, dtype=torch.float64)).float()
-        else:
-            w = torch.randn(dim) / dim**0.5
-        self.weight.copy_(w.expand_as(self.weight))
         self.base_weight.fill_(1.0)
+        if self.init == "base":  # β Uᵀ w = 1: every dimension counts once, as in the base similarity
+            self.set_effective_weight(torch.ones_like(self.weight))
+        else:
+            self.weight.copy_((torch.randn(dim) / dim**0.5).expand_as(self.weight))
         if self.prior is not None:
             self.prior.zero_()
 

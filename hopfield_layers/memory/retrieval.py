@@ -313,15 +313,18 @@ def fit_footprint_optimum(
     u = rearrange(similarity.effective_weight()[:, 0, 0].detach().float(), "b e -> (b e)").clone().requires_grad_()
     optimizer = torch.optim.LBFGS([u], lr=1.0, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-12)
 
+    def objective() -> Tensor:
+        return likelihood_loss(rearrange(features @ u, "(m n) -> m n", n=count), index)
+
     def closure() -> Tensor:
         optimizer.zero_grad()
-        loss = likelihood_loss(rearrange(features @ u, "(m n) -> m n", n=count), index)
+        loss = objective()
         loss.backward()
         return loss
 
     optimizer.step(closure)
     with torch.no_grad():
-        loss = likelihood_loss(rearrange(features @ u, "(m n) -> m n", n=count), index).item()
+        loss = objective().item()
     similarity.set_effective_weight(rearrange(u.detach(), "(b e) -> b 1 e", b=len(bases)))
     return loss
 
