@@ -222,9 +222,8 @@ def test_benchmark_part_seeds(load_script) -> None:
         bench.main(["--set", "part_seeds={'hard': 0}"])
 
 
-def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Switching the MNIST oracle on runs only the oracle (both noise readings), not the cached model runs again."""
-    bench = load_script(BENCHMARK)
+def _record_runs(bench, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...]]]:
+    """Replace the benchmark's ``run_setting`` by a stub that trains nothing; returns the list of its ``(source, models)`` calls."""
     calls = []
 
     def fake_run_setting(source, count, difficulty, models, cfg, seed, data_root):
@@ -232,6 +231,13 @@ def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path,
         return {label: {"accuracy": 0.5, "error": 0.1, "train_s": 0.0, "eval_s": 0.0} for label in models}
 
     monkeypatch.setattr(bench, "run_setting", fake_run_setting)
+    return calls
+
+
+def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switching the MNIST oracle on runs only the oracle (both noise readings), not the cached model runs again."""
+    bench = load_script(BENCHMARK)
+    calls = _record_runs(bench, monkeypatch)
     cache, cfg = tmp_path / "cache.json", bench.replace(bench.QUICK, seeds=1, hard=[("mnist", 0.6)], mnist_oracle=False)
     bench.hard_table(bench.Runs(cache, cfg), bench.ResultsFile("t"), None, print)
     assert calls == [("mnist", tuple(bench.MODELS))]
@@ -244,13 +250,7 @@ def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path,
 
 def test_loss_optimum_runs_on_random_patterns_only(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bench = load_script(BENCHMARK)
-    calls = []
-
-    def fake_run_setting(source, count, difficulty, models, cfg, seed, data_root):
-        calls.append((source, tuple(models)))
-        return {label: {"accuracy": 0.5, "error": 0.1, "train_s": 0.0, "eval_s": 0.0} for label in models}
-
-    monkeypatch.setattr(bench, "run_setting", fake_run_setting)
+    calls = _record_runs(bench, monkeypatch)
     results = bench.ResultsFile("t")
     bench.hard_table(bench.Runs(tmp_path / "c.json", bench.replace(bench.QUICK, seeds=1)), results, None, print)
     assert ("random", (bench.OPTIMUM,)) in calls and ("mnist", (bench.OPTIMUM,)) not in calls
