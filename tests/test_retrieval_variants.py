@@ -240,7 +240,7 @@ def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path,
     calls = _record_runs(bench, monkeypatch)
     cache, cfg = tmp_path / "cache.json", bench.replace(bench.QUICK, seeds=1, hard=[("mnist", 0.6)], mnist_oracle=False)
     bench.hard_table(bench.Runs(cache, cfg), bench.ResultsFile("t"), None, print)
-    assert calls == [("mnist", tuple(bench.MODELS))]
+    assert calls == [("mnist", tuple(bench.MODELS)), ("mnist", (bench.SCALED_LR,))]
     calls.clear()
     results = bench.ResultsFile("t")
     bench.hard_table(bench.Runs(cache, bench.replace(cfg, mnist_oracle=True)), results, None, print)
@@ -255,6 +255,32 @@ def test_loss_optimum_runs_on_random_patterns_only(load_script, tmp_path: Path, 
     bench.hard_table(bench.Runs(tmp_path / "c.json", bench.replace(bench.QUICK, seeds=1)), results, None, print)
     assert ("random", (bench.OPTIMUM,)) in calls and ("mnist", (bench.OPTIMUM,)) not in calls
     assert f"| random (0.4, 0.4, 0.4) | {bench.OPTIMUM} |" in results.render()
+
+
+def test_scaled_lr_a_hop_runs_on_mnist_only(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = load_script(BENCHMARK)
+    calls = _record_runs(bench, monkeypatch)
+    results = bench.ResultsFile("t")
+    bench.hard_table(bench.Runs(tmp_path / "c.json", bench.replace(bench.QUICK, seeds=1, mnist_oracle=False)), results, None, print)
+    assert ("mnist", (bench.SCALED_LR,)) in calls and ("random", (bench.SCALED_LR,)) not in calls
+    table = results.render()
+    assert f"| MNIST (0.6, 0.6, 0.6) | {bench.SCALED_LR} |" in table
+    assert table.index("| MNIST (0.6, 0.6, 0.6) | A-Hop |") < table.index(f"| MNIST (0.6, 0.6, 0.6) | {bench.SCALED_LR} |")
+
+
+@pytest.mark.parametrize("dim", [64, 784])
+def test_scaled_lr_is_the_a_hop_rate_times_64_over_d(load_script, monkeypatch: pytest.MonkeyPatch, dim: int) -> None:
+    """The scaled-rate A-Hop trains like A-Hop (same seeds and variants) with Adam at 0.1 · 64 / d."""
+    bench = load_script(BENCHMARK)
+    rates = []
+    monkeypatch.setattr(bench, "train", lambda model, difficulty, *, lr, **kwargs: rates.append((lr, kwargs)))
+    cfg = bench.replace(bench.QUICK, dim=dim, test_queries=8)
+    bench.run_setting("random", 16, (0.4, 0.4, 0.4), {"A-Hop": {}, bench.SCALED_LR: {"model": "A-Hop", "scale_lr": True}}, cfg, 0, None)
+    (plain, plain_kwargs), (scaled, scaled_kwargs) = rates
+    assert plain == bench.LEARNING_RATES["A-Hop"] == 0.1
+    assert scaled == pytest.approx(0.1 * 64 / dim)
+    assert plain_kwargs["generator"].initial_seed() == scaled_kwargs["generator"].initial_seed()
+    assert {k: v for k, v in plain_kwargs.items() if k != "generator"} == {k: v for k, v in scaled_kwargs.items() if k != "generator"}
 
 
 def test_loss_optimum_of_a_quick_setting(load_script) -> None:
