@@ -100,6 +100,8 @@ ABLATION_SETTING = (0.4, 0.4, 0.4)
 #: Adam learning rates of the trained models (A-Hop's is the paper's); the kernels' Φ (d × d, init identity)
 #: take KERNEL_LR / sqrt(d) (larger rates turn Φ into a random projection at d = 784).
 LEARNING_RATES = {"A-Hop": 0.1, "MLP": 1e-3}
+#: run r draws its training variants from seed TRAIN_SEED + r and its test variants from TEST_SEED + r
+TRAIN_SEED, TEST_SEED = 10_000, 20_000
 KERNEL_LR = 0.008
 ORACLE = "Bayes oracle"
 COLUMNS = (*MODELS, ORACLE)
@@ -147,7 +149,7 @@ class Config:
     kernel_epochs: int = 200
     mnist_oracle: bool = True
     mlp_hidden: int = 512
-    #: variants (one fixed set, seed 10000 + r) on which the loss optimum of A-Hop's weights is found, and
+    #: variants (one fixed set, seed TRAIN_SEED + r) on which the loss optimum of A-Hop's weights is found, and
     #: the L-BFGS iterations; only on random patterns (the sorted similarities take M·N·2d floats)
     optimum_train: int = 2048
     optimum_max_iter: int = 500
@@ -204,7 +206,7 @@ def _fit(model, name: str, difficulty, cfg: Config, seed: int, train_samples: in
     if name == "K-Hop":
         fit_uniformity(model, cfg.kernel_epochs, kernel_lr)
     elif name in ("A-Hop", "MLP", "K2-Hop"):
-        generator = torch.Generator().manual_seed(10_000 + seed)
+        generator = torch.Generator().manual_seed(TRAIN_SEED + seed)
         lr = kernel_lr if name == "K2-Hop" else LEARNING_RATES[name]
         lr = lr * LR_REFERENCE_DIM / dim if scale_lr else lr
         train(model, difficulty, epochs=epochs or cfg.epochs, lr=lr, batch_size=cfg.batch_size, epoch_size=cfg.epoch_size, train_samples=train_samples, generator=generator)
@@ -215,7 +217,7 @@ def run_setting(source: str, count: int, difficulty, models: dict[str, dict], cf
     torch.manual_seed(seed)
     patterns = _patterns(source, count, cfg.dim, seed, data_root)
     mask, noise, bias = difficulty
-    test = make_variants(patterns, cfg.test_queries, mask=mask, noise=noise, bias=bias, generator=torch.Generator().manual_seed(20_000 + seed))
+    test = make_variants(patterns, cfg.test_queries, mask=mask, noise=noise, bias=bias, generator=torch.Generator().manual_seed(TEST_SEED + seed))
     results = {}
     for label, options in models.items():
         options = dict(options)
@@ -228,7 +230,7 @@ def run_setting(source: str, count: int, difficulty, models: dict[str, dict], cf
             model = BayesOracle(patterns, difficulty)
         elif name == OPTIMUM:
             model = build_model("A-Hop", patterns, max_memory=cfg.footprint_memory)
-            index, queries = make_variants(patterns, cfg.optimum_train, mask=mask, noise=noise, bias=bias, generator=torch.Generator().manual_seed(10_000 + seed))
+            index, queries = make_variants(patterns, cfg.optimum_train, mask=mask, noise=noise, bias=bias, generator=torch.Generator().manual_seed(TRAIN_SEED + seed))
             fit_footprint_optimum(model, index, queries, max_iter=cfg.optimum_max_iter)
         else:
             if name == "A-Hop":
@@ -605,7 +607,7 @@ def main(argv: list[str] | None = None) -> None:
             "retrieved from variants (noise N(0, d_noise·I), then round(d·d_mask) dimensions replaced by U[-1, 1], then a "
             "random-sign shift ±d_bias). Accuracy = P[argmin_ξ' ‖T(x) − ξ'‖ = ξ], error = E‖T(x) − ξ‖² / d, on "
             f"{cfg.test_queries} held-out variants per run, mean ± std over the runs stated in each table (run r: seed r for the patterns, "
-            "10000 + r for training variants, 20000 + r for test variants). Models: M-Hop (dot + softmax, β = 1), S-Hop "
+            f"{TRAIN_SEED} + r for training variants, {TEST_SEED} + r for test variants). Models: M-Hop (dot + softmax, β = 1), S-Hop "
             "(dot + sparsemax, β = 1), U-Hop (−L1 + argmax), K-Hop (linear Φ, init identity, trained with the uniformity "
             f"loss on the stored patterns: Adam lr {KERNEL_LR}/√d, {cfg.kernel_epochs} epochs), K2-Hop (the same Φ trained "
             f"with the likelihood loss, lr {KERNEL_LR}/√d), MLP (4 layers, hidden {cfg.mlp_hidden}) and A-Hop (footprint similarity, dis + dot, "
