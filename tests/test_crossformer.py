@@ -144,6 +144,14 @@ def test_variants_build_the_named_hopfield_layers() -> None:
     assert isinstance(first(_tiny("sparse_hopfield")).separation, Sparsemax)
     assert isinstance(first(_tiny("entmax15")).separation, Entmax15)
     assert isinstance(first(_tiny("euclidean")).similarity, NegativeEuclidean)
+    ablation = first(_tiny("full_sparsemax"))
+    assert isinstance(ablation.separation, Sparsemax) and not (ablation.normalize_stored_pattern or ablation.normalize_state_pattern or ablation.normalize_pattern_projection)
+    torch.manual_seed(0)
+    full = _tiny("full")
+    torch.manual_seed(0)
+    sparse = _tiny("full_sparsemax")  # the same parameters as Crossformer (no pattern norms), only the separation differs
+    assert full.state_dict().keys() == sparse.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(full.state_dict().values(), sparse.state_dict().values()))
     custom = first(_tiny({"separation": "entmax15", "normalize_state_pattern": False}))
     assert isinstance(custom.separation, Entmax15) and not custom.normalize_state_pattern and custom.normalize_stored_pattern
 
@@ -162,7 +170,7 @@ def test_variants_differ_and_sparse_weights_are_sparse() -> None:
     assert (weights == 0).any() and torch.allclose(weights.sum(-1), torch.ones(()))
 
 
-@pytest.mark.parametrize("attention", ["full", "hopfield", "sparse_hopfield"])
+@pytest.mark.parametrize("attention", ["full", "hopfield", "sparse_hopfield", "full_sparsemax"])
 def test_gradients_reach_every_parameter(attention: str) -> None:
     model = _tiny(attention, dropout=0.1).train()
     loss = torch.nn.functional.mse_loss(model(torch.randn(3, 20, 3)), torch.randn(3, 7, 3))

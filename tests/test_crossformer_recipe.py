@@ -163,6 +163,25 @@ def test_reproduce_crossformer_quick(tmp_path: Path) -> None:
     assert "| quick |" not in out.read_text()
 
 
+def test_an_ablation_variant_runs_only_when_asked_for_and_is_labelled(tmp_path: Path) -> None:
+    _write(tmp_path / "data", "ETTh1.csv", 14400)
+    out, runs = tmp_path / "crossformer.md", tmp_path / "runs"
+    command = [sys.executable, str(ROOT / "experiments" / "reproduce_crossformer.py"), "--quick", "--datasets", "ETTh1", "--timing"]
+    command += ["--data-root", str(tmp_path / "data"), "--out", str(out), "--runs", str(runs), "--variants", "full_sparsemax", "sparse_hopfield"]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    text = out.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| 24 |")]
+    assert [line.split(" | ")[1] for line in rows] == ["Crossformer-SH", "Crossformer-SH, no pattern norms"]  # table order, not argument order
+    assert rows[1].split(" | ")[8:10] == ["—", "—"]  # no paper column for an ablation
+    assert "Crossformer-SH, no pattern norms (`full_sparsemax`): Crossformer-SH without the LayerNorms" in text
+    records = {json.loads(p.read_text())["variant"]: json.loads(p.read_text()) for p in runs.glob("*_seed*.json")}
+    assert set(records) == {"full_sparsemax", "sparse_hopfield"}
+    assert "--model.network.init_args.attention=full_sparsemax" in records["full_sparsemax"]["command"]
+    assert records["full_sparsemax"]["test_mse"] != records["sparse_hopfield"]["test_mse"]
+    subprocess.run([*command[:-2], "sparse_hopfield", "--report-only"], check=True, capture_output=True, text=True)
+    assert "no pattern norms" not in out.read_text()  # the note appears only with an ablation row
+
+
 @pytest.mark.usefixtures("one_thread", "_clean_argv")
 def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run killed after epoch 1 of 3 resumes from ``last.ckpt`` and ends exactly as an uninterrupted run."""

@@ -76,7 +76,7 @@ def config_text(dataset: str, horizon: int) -> str:
         f"      out_len: {horizon}\n"
         f"      seg_len: {seg_len}\n"
         f"{network}"
-        "      attention: full  # full | hopfield | sparse_hopfield | a separation or similarity name\n"
+        "      attention: full  # full | hopfield | sparse_hopfield | full_sparsemax | a separation or similarity name\n"
         "      mix: false\n"
         "  optimizer:\n"
         "    class_path: torch.optim.Adam\n"

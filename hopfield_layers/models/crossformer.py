@@ -12,6 +12,9 @@ Hopfield Model") are one argument away:
 * ``attention="hopfield"`` — Crossformer-DH: ``Hopfield`` layers (LayerNorm on stored, state and
   projected patterns, softmax);
 * ``attention="sparse_hopfield"`` — Crossformer-SH: the same with ``separation="sparsemax"``;
+* ``attention="full_sparsemax"`` — Crossformer's attention with sparsemax in place of softmax, i.e.
+  Crossformer-SH without the pattern LayerNorms (an ablation: the time-series Hopfield layers of the
+  sparse-Hopfield authors' later code have no pattern normalisation);
 * any registered separation (``"entmax15"``, ``"entmax"``, …) or similarity (``"euclidean"``, …)
   name, or a dict of ``Hopfield`` keyword arguments (e.g. ``{"separation": "entmax15",
   "similarity": "manhattan", "update_steps_max": 1}``) on top of the ``"hopfield"`` preset.
@@ -57,6 +60,7 @@ ATTENTION_PRESETS: dict[str, dict[str, Any]] = {
     "full": {"separation": "softmax", **_NO_PATTERN_NORMS},
     "hopfield": {"separation": "softmax"},
     "sparse_hopfield": {"separation": "sparsemax"},
+    "full_sparsemax": {"separation": "sparsemax", **_NO_PATTERN_NORMS},
 }
 
 # Set by the model itself; an attention spec may not override them.
@@ -69,7 +73,7 @@ def attention_kwargs(attention: AttentionSpec) -> dict[str, Any]:
     """The ``Hopfield`` keyword arguments of an attention spec.
 
     Args:
-        attention: a preset (``"full"``, ``"hopfield"``, ``"sparse_hopfield"``), a registered
+        attention: a preset (``"full"``, ``"hopfield"``, ``"sparse_hopfield"``, ``"full_sparsemax"``), a registered
             separation or similarity name (a ``Hopfield`` with that component), or a dict of
             ``Hopfield`` keyword arguments applied on top of the ``"hopfield"`` preset.
     """
@@ -271,7 +275,7 @@ class Crossformer(nn.Module):
         e_layers: encoder blocks (the decoder has ``e_layers + 1`` layers).
         dropout: dropout on residual branches and association weights.
         attention: ``"full"`` (Crossformer), ``"hopfield"`` (Crossformer-DH), ``"sparse_hopfield"``
-            (Crossformer-SH), a separation/similarity name, or a dict of ``Hopfield`` arguments
+            (Crossformer-SH), ``"full_sparsemax"`` (Crossformer-SH without pattern norms), a separation/similarity name, or a dict of ``Hopfield`` arguments
             (see :func:`attention_kwargs`).
         mix: reproduce the original code's head-mixing reshape (:func:`mix_heads`) in every attention.
 
