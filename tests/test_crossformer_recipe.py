@@ -268,6 +268,7 @@ def test_timing_cycles_through_a_training_split_shorter_than_the_timed_batches(t
         ("crossformer_seeds.md", 24, "| 24 | Crossformer-SH | ≤20 ep. | 2 |"),
         ("crossformer_etth1_168.md", 168, "| 168 | Crossformer-DH | ≤20 ep. | 1 | 10/13 |"),
         ("crossformer_etth1_336.md", 336, "| 336 | Crossformer-SH | ≤20 ep. | 1 | 3/6 |"),
+        ("crossformer_etth1_336.md", 336, "| 336 | Crossformer-DH | ≤20 ep. | 1 | 6/9 | 2545 | 0.604 | 0.574 |"),
     ],
 )
 def test_a_committed_table_is_rebuilt_from_the_committed_run_records(tmp_path: Path, load_script, report: str, horizon: int, row: str) -> None:
