@@ -261,6 +261,20 @@ def test_timing_cycles_through_a_training_split_shorter_than_the_timed_batches(t
     assert json.loads((tmp_path / "timing_ETTh1_24_quick.json").read_text())["batches"] == 5
 
 
+def test_timing_is_measured_only_for_requested_settings(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of ETTh1-168 must not time ETTh1-24 (a default --timing setting) as a side effect."""
+    script = load_script(ROOT / "experiments" / "reproduce_crossformer.py")
+    timed: list[tuple[str, int]] = []
+    monkeypatch.setattr(script, "train_and_test", lambda *a, **k: {"test_mse": 1.0, "test_mae": 1.0, "best_epoch": 1, "epochs": 1})
+    monkeypatch.setattr(script, "relative_epoch_time", lambda dataset, horizon, args: timed.append((dataset, horizon)) or {v: 1.0 for v in script.VARIANTS})
+    monkeypatch.setattr(script, "write_report", lambda *a, **k: tmp_path / "report.md")
+    common = ["--datasets", "ETTh1", "--variants", "full", "--runs", str(tmp_path), "--records", str(tmp_path)]
+    script.main([*common, "--horizons", "168"])
+    assert timed == []
+    script.main([*common, "--horizons", "24", "168"])
+    assert timed == [("ETTh1", 24)]
+
+
 @pytest.mark.usefixtures("_clean_argv")
 @pytest.mark.parametrize(
     ("report", "horizon", "row"),
