@@ -52,13 +52,15 @@ from hopfield_layers.results import ResultsFile, mean_std  # noqa: E402
 
 CONFIGS = ROOT / "configs" / "timeseries"
 VARIANTS = {"full": "Crossformer", "hopfield": "Crossformer-DH", "sparse_hopfield": "Crossformer-SH"}
-#: Variants run only when asked for by ``--variants`` (not timed, no paper column).
-ABLATIONS = {"full_sparsemax": "Crossformer-SH, no pattern norms"}
-LABELS = VARIANTS | ABLATIONS
-ABLATION_NOTES = {
-    "full_sparsemax": "Crossformer-SH without the LayerNorms that `Hopfield` puts on stored, state and projected patterns by default, "
-    "i.e. Crossformer's attention with sparsemax in place of softmax (an ablation, not in the paper)."
+#: Variants run only when asked for by ``--variants`` (not timed, no paper column): label and what it is.
+ABLATIONS = {
+    "full_sparsemax": (
+        "Crossformer-SH, no pattern norms",
+        "Crossformer-SH without the LayerNorms that `Hopfield` puts on stored, state and projected patterns by default, "
+        "i.e. Crossformer's attention with sparsemax in place of softmax (an ablation, not in the paper).",
+    )
 }
+LABELS = VARIANTS | {name: label for name, (label, _) in ABLATIONS.items()}
 CPU_DATASETS = ("ETTh1", "ILI")
 GPU_DATASETS = ("ETTm1", "WTH", "ETTh2", "ETTm2")
 USER_DATASETS = ("ECL", "Traffic")  # files not shipped on the development machine
@@ -355,7 +357,8 @@ def write_report(report: ResultsFile, records: list[dict[str, Any]], timing: dic
         "retrieve are marked —. Timings were taken on this machine (2 shared CPU cores unless the hardware line says otherwise)."
     )
     for variant in sorted({r["variant"] for r in records} & set(ABLATIONS)):
-        report.description += f" {ABLATIONS[variant]} (`{variant}`): {ABLATION_NOTES[variant]}"
+        label, note = ABLATIONS[variant]
+        report.description += f" {label} (`{variant}`): {note}"
     groups: dict[tuple[str, int, str, str], list[dict[str, Any]]] = {}
     for r in records:
         groups.setdefault((r["dataset"], r["horizon"], r["protocol"], r["variant"]), []).append(r)
