@@ -113,8 +113,8 @@ OPTIMUM = "A-Hop, loss optimum"
 #: ``w_k`` moves ``u_1`` by up to ``lr · d``. The paper's 0.1 trains to within 0.01 of the loss optimum at
 #: d = 64; this keeps that step in ``u`` at any d. Identical to A-Hop at d = 64, so it is run on MNIST
 #: (d = 784: lr 0.0082) only.
-SCALED_LR = "A-Hop, lr 0.1·64/d"
 LR_REFERENCE_DIM = 64
+SCALED_LR = f"A-Hop, lr {LEARNING_RATES['A-Hop']}·{LR_REFERENCE_DIM}/d"
 
 
 class BayesOracle(RetrievalModel):
@@ -500,7 +500,7 @@ def hard_table(runs: Runs, results: ResultsFile, data_root, log) -> None:
             "in u_b = β_b Uᵀw_b, so the loss is convex and L-BFGS on the precomputed sorted similarities finds its global minimum "
             f"(≤ {cfg.optimum_max_iter} iterations); the best the footprint similarity can do under the loss A-Hop is trained with. Random patterns only "
             f"(at d = 784 the sorted similarities of 2048 variants would take 26 GB). {SCALED_LR}: A-Hop trained exactly as A-Hop (same patterns, "
-            "variants and seeds) but with Adam's rate scaled by 64 / d: u_j = Σ_{k≥j} w_k, so a step of lr on every w_k moves u_1 by up to lr·d, "
+            f"variants and seeds) but with Adam's rate scaled by {LR_REFERENCE_DIM} / d: u_j = Σ_{{k≥j}} w_k, so a step of lr on every w_k moves u_1 by up to lr·d, "
             f"and the paper's 0.1 comes within 0.01 of the loss optimum at d = 64; MNIST only (at d = 64 it is A-Hop).{'' if cfg.mnist_oracle else f' The {ORACLE} was not run on MNIST in this run (its float64 likelihood costs minutes per setting at d = 784).'}"
         ),
     )

@@ -174,7 +174,7 @@ def test_an_ablation_variant_runs_only_when_asked_for_and_is_labelled(tmp_path: 
     assert [line.split(" | ")[1] for line in rows] == ["Crossformer-SH", "Crossformer-SH, no pattern norms"]  # table order, not argument order
     assert rows[1].split(" | ")[8:10] == ["—", "—"]  # no paper column for an ablation
     assert "Crossformer-SH, no pattern norms (`full_sparsemax`): Crossformer-SH without the LayerNorms" in text
-    records = {json.loads(p.read_text())["variant"]: json.loads(p.read_text()) for p in runs.glob("*_seed*.json")}
+    records = {r["variant"]: r for r in (json.loads(p.read_text()) for p in runs.glob("*_seed*.json"))}
     assert set(records) == {"full_sparsemax", "sparse_hopfield"}
     assert "--model.network.init_args.attention=full_sparsemax" in records["full_sparsemax"]["command"]
     assert records["full_sparsemax"]["test_mse"] != records["sparse_hopfield"]["test_mse"]
