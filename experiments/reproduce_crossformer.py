@@ -518,9 +518,9 @@ def main(argv: list[str] | None = None) -> None:
     timing = {}
     for setting in args.timing:
         dataset, horizon = setting.rsplit("-", 1)
-        cached = timing_record(dataset, int(horizon), args).is_file()
-        if (dataset, int(horizon)) in settings and (cached or not args.report_only):  # only settings the command asks for
-            timing[(dataset, int(horizon))] = relative_epoch_time(dataset, int(horizon), args)
+        key = (dataset, int(horizon))
+        if key in settings and (not args.report_only or timing_record(*key, args).is_file()):  # only settings the command asks for
+            timing[key] = relative_epoch_time(*key, args)
     print(f"wrote {write_report(report, records, timing, args)}")
 
 
