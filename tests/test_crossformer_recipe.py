@@ -291,7 +291,7 @@ def test_timing_is_measured_only_for_requested_settings(tmp_path: Path, load_scr
 )
 def test_a_committed_table_is_rebuilt_from_the_committed_run_records(tmp_path: Path, load_script, report: str, horizons: set[int], row: str) -> None:
     """Every number of the report follows from the JSON records in results/runs/crossformer/ (``--report-only``:
-    nothing trained, no timing); records of other horizons, variants or seeds in that folder are left out."""
+    nothing trained, no timing measured: a committed timing record is shown as it is); records of other horizons, variants or seeds in that folder are left out."""
     script = load_script(ROOT / "experiments" / "reproduce_crossformer.py")
     committed = (ROOT / "results" / report).read_text()
     command = committed.split("**Command:** `python experiments/reproduce_crossformer.py ", 1)[1].split("`", 1)[0].split()
