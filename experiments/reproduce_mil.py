@@ -60,6 +60,8 @@ PAPERS = {
     "footprint": ("A-Hop paper, Table 4 (A-Hop)", {"tiger": 0.9030, "fox": 0.6753, "elephant": 0.9451, "ucsb": 0.8935}),
 }
 DATASETS = ("tiger", "fox", "elephant", "ucsb", "musk1", "musk2")
+#: what a benchmark run's best checkpoint and early stopping go by (see :attr:`BenchmarkProtocol.selection`)
+SELECTIONS = ("auroc", "auroc_then_loss")
 
 
 # ---------------------------------------------------------------------- what is run
@@ -148,6 +150,13 @@ class BenchmarkProtocol:
     lr_decay: float = 0.98
     weight_decay: float = 1e-4
     grid: tuple[tuple[str, tuple[Any, ...]], ...] = tuple(FULL_GRID.items())
+    #: what the best checkpoint and early stopping of every run go by: ``"auroc"`` (validation ROC-AUC; the first
+    #: epoch at the best value wins) or ``"auroc_then_loss"`` (ties on the ROC-AUC broken by the validation loss)
+    selection: str = "auroc"
+
+    def __post_init__(self) -> None:
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}; got {self.selection!r}")
 
     def configs(self) -> list[dict[str, Any]]:
         names = [name for name, _ in self.grid]
@@ -230,27 +239,41 @@ def _pooling(variant: Variant, heads: int, head_dim: int, scaling: float, steps:
 
 
 def _fit_and_test(
-    network: Any, data: Any, *, lr: float, weight_decay: float, lr_decay: float | None, max_epochs: int, patience: int, monitor: str, threshold: float | None
+    network: Any,
+    data: Any,
+    *,
+    lr: float,
+    weight_decay: float,
+    lr_decay: float | None,
+    max_epochs: int,
+    patience: int,
+    monitor: str,
+    threshold: float | None,
+    tie_break: str | None = None,
 ) -> dict[str, float]:
+    """Fit with early stopping on ``monitor`` (ties on it broken by the logged ``tie_break`` metric, smaller better,
+    when given), then validate and test the best checkpoint. ``best_val`` is ``monitor`` at that checkpoint."""
     import torch
     from lightning.pytorch import Trainer
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-    from hopfield_layers.lit import TaskModule
+    from hopfield_layers.lit import TaskModule, TieBreakMetric
 
     scheduler = functools.partial(torch.optim.lr_scheduler.ExponentialLR, gamma=lr_decay) if lr_decay else None
     module = TaskModule(
         network, task="binary", metrics=["accuracy", "auroc"], optimizer=functools.partial(torch.optim.AdamW, lr=lr, weight_decay=weight_decay), scheduler=scheduler
     )
     with tempfile.TemporaryDirectory() as workdir:
-        checkpoint = ModelCheckpoint(dirpath=workdir, monitor=monitor, mode="max")
-        stopping = EarlyStopping(monitor=monitor, mode="max", patience=patience, stopping_threshold=threshold)
+        ranking = [TieBreakMetric(monitor, tie_break)] if tie_break else []
+        watched = ranking[0].name if ranking else monitor
+        checkpoint = ModelCheckpoint(dirpath=workdir, monitor=watched, mode="max")
+        stopping = EarlyStopping(monitor=watched, mode="max", patience=patience, stopping_threshold=threshold)
         trainer = Trainer(
             max_epochs=max_epochs,
             accelerator="cpu",
             devices=1,
             logger=False,
-            callbacks=[checkpoint, stopping],
+            callbacks=[*ranking, checkpoint, stopping],
             gradient_clip_val=1.0,
             num_sanity_val_steps=0,
             enable_progress_bar=False,
@@ -261,7 +284,7 @@ def _fit_and_test(
         val = trainer.validate(module, data, ckpt_path="best", verbose=False)[0]
         test = trainer.test(module, data, ckpt_path="best", verbose=False)[0]
     return {
-        "best_val": float(checkpoint.best_model_score),
+        "best_val": float(val[monitor] if tie_break else checkpoint.best_model_score),
         "val_loss": val["val_loss"],  # of the best checkpoint: breaks ties in the grid search
         "test_accuracy": test["test_accuracy"],
         "test_auroc": test["test_auroc"],
@@ -312,6 +335,7 @@ def run_unit(unit: Unit) -> dict[str, Any]:
             patience=p["patience"],
             monitor="val_auroc",
             threshold=None,
+            tie_break="val_loss" if p.get("selection", "auroc") == "auroc_then_loss" else None,
         )
     return {**result, "seconds": time.perf_counter() - start}
 
@@ -348,7 +372,9 @@ def bit_pattern_units(protocol: BitPatternProtocol) -> Iterator[tuple[tuple[str,
 
 
 def benchmark_params(protocol: BenchmarkProtocol, dataset: str, variant: Variant, config: dict[str, Any], fold: int, seed: int) -> dict[str, Any]:
-    shared = {k: v for k, v in asdict(protocol).items() if k not in ("datasets", "seeds", "grid")}
+    # ``selection="auroc"`` (the original protocol) stays out of the parameters so that its recorded runs keep their keys
+    excluded = ("datasets", "seeds", "grid") + (("selection",) if protocol.selection == "auroc" else ())
+    shared = {k: v for k, v in asdict(protocol).items() if k not in excluded}
     return {**shared, **config, "dataset": dataset, "variant": asdict(variant), "fold": fold, "seed": seed}
 
 
@@ -473,6 +499,11 @@ def select_config(protocol: BenchmarkProtocol, dataset: str, variant: Variant, c
 
 
 # ---------------------------------------------------------------------- tables
+#: how a run ranks epochs that tie on the validation ROC-AUC, per selection (appended to "the best validation epoch")
+EPOCH_TIES = {
+    "auroc": " (of epochs tied at the best ROC-AUC, the first)",
+    "auroc_then_loss": " (of epochs tied at the best ROC-AUC, the one with the lowest validation loss; early stopping counts such an epoch as an improvement)",
+}
 CACHE_NOTE = (
     "Runs already in the run record (`--cache`, by default `results/runs/mil.jsonl`; from earlier invocations with the same settings) are reused, not retrained: "
     "the wall time in the header covers only this invocation, the CPU-hours every run the tables use."
@@ -536,6 +567,31 @@ Footprint rows: {"included" if footprint else "not included (the `footprint` sim
     results.write(out)
 
 
+def seed_means(protocol: BenchmarkProtocol, dataset: str, variant: Variant, config: dict[str, Any], cache: Cache) -> list[float]:
+    """Test ROC-AUC of ``config`` averaged over the folds, one value per seed whose folds are all cached."""
+    means = []
+    for seed in protocol.seeds:
+        folds = [cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, fold, seed))) for fold in range(protocol.num_folds)]
+        if all(r is not None for r in folds):
+            means.append(float(np.mean([r["test_auroc"] for r in folds])))
+    return means
+
+
+def selection_comparison(protocol: BenchmarkProtocol, cache: Cache, table: dict[tuple[str, str], list[float]]) -> list[list[object]]:
+    """Rows (dataset, model, first-epoch selection, this selection, difference) from the cached runs of both."""
+    first = replace(protocol, selection="auroc")
+    rows: list[list[object]] = []
+    for dataset in protocol.datasets:
+        for variant in benchmark_variants():
+            config = select_config(first, dataset, variant, cache)
+            before = [] if config is None else seed_means(first, dataset, variant, config, cache)
+            after = table[dataset, variant.name]
+            complete = len(before) == len(after) == len(protocol.seeds)
+            change = f"{np.mean(after) - np.mean(before):+.3f}" if complete else "—"
+            rows.append([dataset, variant.name, _cell(before, len(protocol.seeds)), _cell(after, len(protocol.seeds)), change])
+    return rows
+
+
 def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, started: datetime.datetime, protocol_name: str) -> None:
     variants = benchmark_variants()
     table: dict[tuple[str, str], list[float]] = {}
@@ -559,12 +615,11 @@ def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, start
                 for seed in protocol.seeds:
                     folds = [cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, fold, seed))) for fold in range(protocol.num_folds)]
                     seconds += sum(r["seconds"] for fold, r in enumerate(folds) if r is not None and not (fold == 0 and seed == protocol.seeds[0]))
-                    if all(r is not None for r in folds):
-                        per_seed.append(float(np.mean([r["test_auroc"] for r in folds])))
+                per_seed = seed_means(protocol, dataset, variant, config, cache)
             table[dataset, variant.name] = per_seed
     grid_text = ", ".join(f"{name} ∈ {{{', '.join(str(list(v)) if isinstance(v, tuple) else f'{v:g}' for v in values)}}}" for name, values in protocol.grid)
     results = ResultsFile(
-        title="MIL benchmarks (ROC-AUC)",
+        title="MIL benchmarks (ROC-AUC)" + ("" if protocol.selection == "auroc" else f": epochs selected by `{protocol.selection}`"),
         started=started,
         seeds=protocol.seeds,
         description=f"""
@@ -575,7 +630,7 @@ instance embedding → `HopfieldPooling` (one learned state pattern; dense = sof
 learning rate × {protocol.lr_decay} per epoch, batch {protocol.batch_size}, gradient clipping 1.0.
 Protocol {protocol_name}: stratified {protocol.num_folds}-fold cross-validation, 10 % of each training part held out (stratified)
 for validation, at most {protocol.max_epochs} epochs with early stopping on validation ROC-AUC (patience {protocol.patience}), test ROC-AUC of
-the best validation epoch. Grid ({len(protocol.configs())} configurations, searched on fold 1 with seed {protocol.seeds[0]} only, by validation
+the best validation epoch{EPOCH_TIES[protocol.selection]}. Grid ({len(protocol.configs())} configurations, searched on fold 1 with seed {protocol.seeds[0]} only, by validation
 ROC-AUC; ties by the validation loss of the best checkpoint): {grid_text} (`heads_dim` = (heads, head size); `embedding` = widths of the embedding layers). Then every
 fold is trained with each seed (seed = fold assignment and initialisation). Cells: mean over the folds per seed,
 mean ± std over the seeds. Paper columns are the papers' reported means. Total training time of these runs:
@@ -612,6 +667,15 @@ mean ± std over the seeds. Paper columns are the papers' reported means. Total 
         title="Configurations chosen on fold 1",
         note="The validation part (10 % of a training part; at 10 folds 5–6 bags for UCSB, 8–9 for Musk, 18 for Elephant/Fox/Tiger) often cannot separate the grid points by AUC; among the points tied at the best AUC the lowest validation loss of the best checkpoint wins (then the earlier grid point).",
     )
+    if protocol.selection != "auroc":
+        results.add_table(
+            ["dataset", "model", "test ROC-AUC, selection `auroc` (first epoch at the best AUC)", f"test ROC-AUC, selection `{protocol.selection}` (above)", "change"],
+            selection_comparison(protocol, cache, table),
+            title="Against the first-epoch selection",
+            note="`auroc`: the same protocol with the default `--selection auroc` (as in `results/mil_benchmarks.md`), with its own grid "
+            "choice and runs; a run's selection decides both its best checkpoint and its early stop, so the grid choice can differ too. "
+            "Both columns from the run record.",
+        )
     if "footprint" not in SIMILARITIES:
         results.add_text("Footprint rows are missing: the `footprint` similarity is not registered in this checkout.")
     results.write(out)
@@ -632,8 +696,17 @@ def main() -> None:
         help="run record (JSON lines): finished runs are reused, new ones appended (default results/runs/mil.jsonl; with --quick a temporary file)",
     )
     parser.add_argument("--out-dir", type=Path, default=ROOT / "results")
+    parser.add_argument("--benchmarks-out", type=Path, default=None, help="file of the benchmark tables (default <out-dir>/mil_benchmarks.md)")
     parser.add_argument("--render-only", action="store_true", help="write the tables from the cache without training")
     parser.add_argument("--seeds", type=int, default=None, help="use only the protocol's first N seeds (the runs of the others stay cached)")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=None, help="benchmark datasets to run and tabulate (default: the protocol's)")
+    parser.add_argument(
+        "--selection",
+        choices=SELECTIONS,
+        default=None,
+        help="what every benchmark run's best checkpoint and early stopping go by (default: the protocol's); "
+        "auroc_then_loss breaks ties on the validation ROC-AUC by the validation loss",
+    )
     args = parser.parse_args()
     started = datetime.datetime.now().astimezone()
     name = "quick" if args.quick else args.protocol
@@ -644,6 +717,11 @@ def main() -> None:
         bit_protocol = replace(bit_protocol, seeds=bit_protocol.seeds[: args.seeds])
         bench_protocol = replace(bench_protocol, seeds=bench_protocol.seeds[: args.seeds])
         name = f"{name}, first {args.seeds} seed(s)"
+    if args.datasets is not None:
+        bench_protocol = replace(bench_protocol, datasets=tuple(args.datasets))
+    if args.selection is not None and args.selection != bench_protocol.selection:
+        bench_protocol = replace(bench_protocol, selection=args.selection)
+        name = f"{name}, selection {args.selection}"
     label = f"`{name}`" + (" (tables rendered from the run record with `--render-only`; earlier calls without it trained the runs)" if args.render_only else "")
     if args.cache is None:
         args.cache = Path(tempfile.mkdtemp()) / "mil.jsonl" if args.quick else ROOT / "results" / "runs" / "mil.jsonl"
@@ -668,7 +746,7 @@ def main() -> None:
                         Unit("benchmarks", benchmark_params(bench_protocol, dataset, variant, config, f, s)) for s in bench_protocol.seeds for f in range(bench_protocol.num_folds)
                     ]
         run_pending(final, cache, workers, deadline)
-        write_benchmarks(bench_protocol, cache, args.out_dir / "mil_benchmarks.md", started, label)
+        write_benchmarks(bench_protocol, cache, args.benchmarks_out or args.out_dir / "mil_benchmarks.md", started, label)
 
 
 if __name__ == "__main__":

@@ -200,6 +200,24 @@ def test_test_and_validate_use_the_best_or_last_checkpoint_of_the_latest_fit(tmp
     assert predicted.shape == (16,) and bool(((predicted >= 0) & (predicted <= 1)).all())  # test-bag probabilities
 
 
+def test_a_tie_broken_metric_is_configured_and_monitored_from_the_command_line(tmp_path: Path) -> None:
+    extra = (
+        "--trainer.callbacks+=hopfield_layers.lit.TieBreakMetric",
+        "--trainer.callbacks.primary=val_accuracy",
+        "--trainer.callbacks.secondary=val_loss",
+        "--checkpoint.monitor=val_accuracy_then_loss",
+        "--checkpoint.mode=max",
+    )
+    run = cli("fit", *tiny(tmp_path, *extra, epochs=3))
+    ranking = [c for c in run.trainer.callbacks if type(c).__name__ == "TieBreakMetric"]
+    assert len(ranking) == 1
+    metrics = run.trainer.callback_metrics
+    combined = metrics["val_accuracy_then_loss"]
+    assert combined.dtype == torch.float64 and float(metrics["val_accuracy"]) - 1e-7 < float(combined) <= float(metrics["val_accuracy"])
+    assert run.trainer.checkpoint_callback.monitor == "val_accuracy_then_loss"
+    assert Path(run.trainer.checkpoint_callback.best_model_path).is_file()
+
+
 def test_last_checkpoint_missing_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli("fit", *tiny(tmp_path, "--ckpt_path=last"))

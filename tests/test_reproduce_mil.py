@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,31 @@ def test_benchmarks_quick_selects_a_config_and_fills_every_fold(tmp_path: Path, 
     assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == models * 3  # × 3 folds (the fold-1 grid run is reused)
 
 
+def test_the_tie_broken_selection_trains_new_runs_and_leaves_the_recorded_keys_alone(load_script) -> None:
+    module = load_script(SCRIPT)
+    protocol = module.PROTOCOLS["full"][1]
+    variant = module.benchmark_variants()[1]
+    original = module.benchmark_params(protocol, "ucsb", variant, protocol.configs()[0], 0, 0)
+    assert "selection" not in original
+    recorded = {json.loads(line)["key"] for line in (ROOT / "results" / "runs" / "mil.jsonl").read_text().splitlines()}
+    assert module.Unit("benchmarks", original).key in recorded
+    tie_broken = module.benchmark_params(replace(protocol, selection="auroc_then_loss"), "ucsb", variant, protocol.configs()[0], 0, 0)
+    assert tie_broken == {**original, "selection": "auroc_then_loss"}
+    assert module.Unit("benchmarks", tie_broken).key != module.Unit("benchmarks", original).key
+    with pytest.raises(ValueError, match="selection must be one of"):
+        replace(protocol, selection="loss")
+
+
+def test_benchmarks_quick_with_the_tie_broken_selection_says_so(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
+    run(load_script, monkeypatch, "--part", "benchmarks", "--selection", "auroc_then_loss", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))
+    text = (tmp_path / "mil_benchmarks.md").read_text()
+    assert "Protocol `quick, selection auroc_then_loss`" in text
+    assert re.search(r"\| sparse \| 0\.\d{3} \|", text)
+    runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert {run["params"]["selection"] for run in runs} == {"auroc_then_loss"}
+    assert all(0.0 <= run["result"]["best_val"] <= 1.0 for run in runs)  # the AUC itself, not the combined value
+
+
 def test_seeds_flag_keeps_the_first_seeds_and_says_so(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
     run(load_script, monkeypatch, "--part", "bit_pattern", "--seeds", "1", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))
     text = (tmp_path / "mil_bit_pattern.md").read_text()
@@ -109,17 +135,21 @@ def test_a_rerun_for_the_validation_loss_reproduces_the_cached_run(tmp_path: Pat
     assert {k: again[k] for k in ("best_val", "val_loss", "test_auroc", "epochs")} == {k: first[k] for k in ("best_val", "val_loss", "test_auroc", "epochs")}
 
 
-def test_the_committed_benchmark_table_is_rebuilt_from_the_committed_run_record(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every number of results/mil_benchmarks.md follows from results/runs/mil.jsonl (nothing trained here)."""
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [("mil_benchmarks.md", []), ("mil_benchmarks_tie_break.md", ["--datasets", "ucsb", "musk1", "musk2", "--selection", "auroc_then_loss"])],
+)
+def test_the_committed_benchmark_table_is_rebuilt_from_the_committed_run_record(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch, name: str, extra: list[str]) -> None:
+    """Every number of the committed benchmark tables follows from results/runs/mil.jsonl (nothing trained here)."""
     record = ROOT / "results" / "runs" / "mil.jsonl"
     before = record.read_text()
     module = load_script(SCRIPT)
     monkeypatch.setattr(module, "run_unit", lambda unit: pytest.fail(f"--render-only must not train ({unit.key})"))
-    argv = ["--part", "benchmarks", "--protocol", "full", "--seeds", "5", "--render-only", "--out-dir", str(tmp_path), "--cache", str(record)]
+    argv = ["--part", "benchmarks", "--protocol", "full", "--seeds", "5", "--render-only", "--cache", str(record), "--benchmarks-out", str(tmp_path / name), *extra]
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), *argv])
     module.main()
-    committed = (ROOT / "results" / "mil_benchmarks.md").read_text()
-    rebuilt = (tmp_path / "mil_benchmarks.md").read_text()
+    committed = (ROOT / "results" / name).read_text()
+    rebuilt = (tmp_path / name).read_text()
     hours = re.compile(r"Total training time of these runs:\s+[\d.]+ CPU-hours")
     assert hours.search(rebuilt).group() == hours.search(committed).group()
     assert rebuilt.split("### Test ROC-AUC", 1)[1] == committed.split("### Test ROC-AUC", 1)[1]

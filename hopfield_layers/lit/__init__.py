@@ -10,6 +10,7 @@ from .metrics import METRICS, TASKS, build_metrics
 from .pattern_init import InitPatterns
 from .random_state import RandomStateCheckpoint
 from .task import TaskModule
+from .tie_break import TieBreakMetric
 
 __all__ = [
     "HopfieldCLI",
@@ -22,6 +23,7 @@ __all__ = [
     "SplitDataModule",
     "InitPatterns",
     "RandomStateCheckpoint",
+    "TieBreakMetric",
     "METRICS",
     "TASKS",
     "build_metrics",
