@@ -268,6 +268,30 @@ def test_scaled_lr_a_hop_runs_on_mnist_only(load_script, tmp_path: Path, monkeyp
     assert table.index("| MNIST (0.6, 0.6, 0.6) | A-Hop |") < table.index(f"| MNIST (0.6, 0.6, 0.6) | {bench.SCALED_LR} |")
 
 
+def test_later_ablations_run_as_their_own_group_and_leave_the_first_cached(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = load_script(BENCHMARK)
+    calls = _record_runs(bench, monkeypatch)
+    first = list(bench.ABLATIONS)
+    cache = tmp_path / "c.json"
+    bench.ablation_table(bench.Runs(cache, bench.replace(bench.QUICK, seeds=1, ablations=first)), bench.ResultsFile("t"), None, print)
+    assert calls == [("random", tuple(first))]
+    calls.clear()
+    results = bench.ResultsFile("t")
+    assert bench.Config().ablations == [*first, *bench.LATER_ABLATIONS]  # the default: every ablation
+    bench.ablation_table(bench.Runs(cache, bench.replace(bench.QUICK, seeds=1, ablations=bench.Config().ablations)), results, None, print)
+    assert calls == [("random", tuple(bench.LATER_ABLATIONS))]  # the first group came from the cache
+    assert all(f"| {label} |" in results.render() for label in bench.Config().ablations)
+    with pytest.raises(ValueError, match="unknown ablations"):
+        bench.ablation_table(bench.Runs(None, bench.replace(bench.QUICK, ablations=["U = lower"])), bench.ResultsFile("t"), None, print)
+
+
+def test_the_later_ablations_train_a_footprint_per_pattern_and_a_prior(load_script) -> None:
+    bench = load_script(BENCHMARK)
+    cfg = bench.replace(bench.QUICK, epochs=2, test_queries=16)
+    result = bench.run_setting("random", 16, (0.4, 0.4, 0.4), bench.LATER_ABLATIONS, cfg, 0, None)
+    assert set(result) == set(bench.LATER_ABLATIONS) and all(0.0 <= r["accuracy"] <= 1.0 for r in result.values())
+
+
 @pytest.mark.parametrize("dim", [64, 784])
 def test_scaled_lr_is_the_a_hop_rate_times_64_over_d(load_script, monkeypatch: pytest.MonkeyPatch, dim: int) -> None:
     """The scaled-rate A-Hop trains like A-Hop (same seeds and variants) with Adam at 0.1 · 64 / d."""
