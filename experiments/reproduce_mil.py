@@ -567,14 +567,14 @@ Footprint rows: {"included" if footprint else "not included (the `footprint` sim
     results.write(out)
 
 
-def seed_means(protocol: BenchmarkProtocol, dataset: str, variant: Variant, config: dict[str, Any], cache: Cache) -> list[float]:
-    """Test ROC-AUC of ``config`` averaged over the folds, one value per seed whose folds are all cached."""
-    means = []
-    for seed in protocol.seeds:
-        folds = [cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, fold, seed))) for fold in range(protocol.num_folds)]
-        if all(r is not None for r in folds):
-            means.append(float(np.mean([r["test_auroc"] for r in folds])))
-    return means
+def seed_folds(protocol: BenchmarkProtocol, dataset: str, variant: Variant, config: dict[str, Any], cache: Cache) -> list[list[dict[str, Any] | None]]:
+    """The cached results of ``config`` per seed and fold (None where a fold is not cached)."""
+    return [[cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, fold, seed))) for fold in range(protocol.num_folds)] for seed in protocol.seeds]
+
+
+def seed_means(folds_per_seed: list[list[dict[str, Any] | None]]) -> list[float]:
+    """Test ROC-AUC averaged over the folds, one value per seed whose folds are all cached."""
+    return [float(np.mean([r["test_auroc"] for r in folds])) for folds in folds_per_seed if all(r is not None for r in folds)]
 
 
 def selection_comparison(protocol: BenchmarkProtocol, cache: Cache, table: dict[tuple[str, str], list[float]]) -> list[list[object]]:
@@ -584,7 +584,7 @@ def selection_comparison(protocol: BenchmarkProtocol, cache: Cache, table: dict[
     for dataset in protocol.datasets:
         for variant in benchmark_variants():
             config = select_config(first, dataset, variant, cache)
-            before = [] if config is None else seed_means(first, dataset, variant, config, cache)
+            before = [] if config is None else seed_means(seed_folds(first, dataset, variant, config, cache))
             after = table[dataset, variant.name]
             complete = len(before) == len(after) == len(protocol.seeds)
             change = f"{np.mean(after) - np.mean(before):+.3f}" if complete else "—"
@@ -612,10 +612,10 @@ def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, start
                 selection.append([dataset, variant.name, shown, f"{tied[0][0]['best_val']:.3f}", f"{len(tied)}/{len(grid)}", loss])
             per_seed = []
             if config is not None:
-                for seed in protocol.seeds:
-                    folds = [cache.get(Unit("benchmarks", benchmark_params(protocol, dataset, variant, config, fold, seed))) for fold in range(protocol.num_folds)]
-                    seconds += sum(r["seconds"] for fold, r in enumerate(folds) if r is not None and not (fold == 0 and seed == protocol.seeds[0]))
-                per_seed = seed_means(protocol, dataset, variant, config, cache)
+                folds_per_seed = seed_folds(protocol, dataset, variant, config, cache)
+                for s, folds in enumerate(folds_per_seed):  # the first seed's fold 1 is the grid run, counted above
+                    seconds += sum(r["seconds"] for fold, r in enumerate(folds) if r is not None and not (fold == 0 and s == 0))
+                per_seed = seed_means(folds_per_seed)
             table[dataset, variant.name] = per_seed
     grid_text = ", ".join(f"{name} ∈ {{{', '.join(str(list(v)) if isinstance(v, tuple) else f'{v:g}' for v in values)}}}" for name, values in protocol.grid)
     results = ResultsFile(
