@@ -102,6 +102,8 @@ LATER_ABLATIONS: dict[str, dict] = {
     "learnable prior bias b ∈ R^N": {"prior_bias": True},
 }
 ABLATION_GROUPS = {"ablation": ABLATIONS, "ablation-later": LATER_ABLATIONS}
+#: every ablation label, in table order (the default of ``Config.ablations``)
+ALL_ABLATIONS = [label for group in ABLATION_GROUPS.values() for label in group]
 ABLATION_SETTING = (0.4, 0.4, 0.4)
 #: Adam learning rates of the trained models (A-Hop's is the paper's); the kernels' Φ (d × d, init identity)
 #: take KERNEL_LR / sqrt(d) (larger rates turn Φ into a random projection at d = 784).
@@ -164,7 +166,7 @@ class Config:
     footprint_memory: int = 2**30
     mixed: list = field(default_factory=lambda: list(MIXED))
     hard: list = field(default_factory=lambda: list(HARD))
-    ablations: list = field(default_factory=lambda: [*ABLATIONS, *LATER_ABLATIONS])
+    ablations: list = field(default_factory=lambda: list(ALL_ABLATIONS))
     speed_dims: tuple[int, ...] = (64, 128, 256)
     speed_sizes: tuple[int, ...] = (2048, 4096, 8192)
     speed_queries: int = 64
@@ -523,9 +525,9 @@ def hard_table(runs: Runs, results: ResultsFile, data_root, log) -> None:
 
 def ablation_table(runs: Runs, results: ResultsFile, data_root, log) -> None:
     cfg = runs.cfg
-    unknown = [label for label in cfg.ablations if not any(label in group for group in ABLATION_GROUPS.values())]
+    unknown = [label for label in cfg.ablations if label not in ALL_ABLATIONS]
     if unknown:
-        raise ValueError(f"unknown ablations {unknown}; expected labels of {[*ABLATIONS, *LATER_ABLATIONS]}")
+        raise ValueError(f"unknown ablations {unknown}; expected labels of {ALL_ABLATIONS}")
     collected: dict[str, list[dict]] = {}
     for part, group in ABLATION_GROUPS.items():
         models = {label: options for label, options in group.items() if label in cfg.ablations}
