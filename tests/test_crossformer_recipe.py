@@ -293,6 +293,7 @@ def test_timing_is_measured_only_for_requested_settings(tmp_path: Path, load_scr
             {24, 36, 48, 60, 168},
             "| 24 | Crossformer-SH, no pattern norms | ≤20 ep. | 3 | 2/5, 3/6, 4/7 | 2857, 2857, 2857 | 0.307 ± 0.010 | 0.361 ± 0.005 |",
         ),
+        ("crossformer_ili_seed1.md", {24, 36, 48, 60}, "| 60 | Crossformer-SH | ≤20 ep. | 1 | 6/9 | 134 | 3.611 | 1.244 |"),
         ("crossformer_ablation.md", {24, 36, 48, 60, 168}, "| 60 | Crossformer-SH, no pattern norms | ≤20 ep. | 1 | 4/7 | 134 | 3.913 | 1.308 |"),
     ],
 )
