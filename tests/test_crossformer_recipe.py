@@ -279,7 +279,8 @@ def test_timing_is_measured_only_for_requested_settings(tmp_path: Path, load_scr
 @pytest.mark.parametrize(
     ("report", "horizons", "row"),
     [
-        ("crossformer_seeds.md", {24}, "| 24 | Crossformer-SH | ≤20 ep. | 2 |"),
+        ("crossformer_seeds.md", {24, 48}, "| 24 | Crossformer-SH | ≤20 ep. | 2 |"),
+        ("crossformer_seeds.md", {24, 48}, "| 48 | Crossformer-SH | ≤20 ep. | 2 | 2/5, 1/4 | 2833, 2833 | 0.353 ± 0.015 | 0.389 ± 0.012 |"),
         ("crossformer_etth1_168.md", {168}, "| 168 | Crossformer-DH | ≤20 ep. | 1 | 10/13 |"),
         ("crossformer_etth1_168.md", {168}, "| 168 | Crossformer-SH, no pattern norms | ≤20 ep. | 1 | 3/6 | 2713 | 0.412 | 0.442 |"),
         ("crossformer_etth1_336.md", {336}, "| 336 | Crossformer-SH | ≤20 ep. | 1 | 3/6 |"),
