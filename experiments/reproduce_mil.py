@@ -129,12 +129,22 @@ class BitPatternProtocol:
         return sizes + [("bag sparsity", self.sparsity_bag_size, max(1, round(s * self.sparsity_bag_size))) for s in self.sparsities]
 
 
-#: the benchmark hyperparameter grid (a reduction of Hu et al. 2023, Table 12).
+#: the recorded ROC-AUCs are float32 values: a mean this close to a paper number counts as equal to it
+AUROC_RESOLUTION = 1e-6
+
+
+def meets_paper(mean: float, paper: float) -> bool:
+    """Whether a mean of recorded ROC-AUCs is at or above the paper's number (equal up to ``AUROC_RESOLUTION``)."""
+    return mean >= paper - AUROC_RESOLUTION
+
+
+#: the benchmark hyperparameter grid (a reduction of Hu et al. 2023, Table 12; their public script searches
+#: β ∈ {0.1, 10}, we keep 1 between them).
 FULL_GRID = {
     "lr": (1e-3, 1e-4),
     "embedding": ((64,), (128, 128)),
     "heads_dim": ((8, 16), (12, 32)),
-    "scaling": (0.1, 1.0),
+    "scaling": (0.1, 1.0, 10.0),
     "dropout": (0.0, 0.75),
 }
 
@@ -635,7 +645,7 @@ ROC-AUC; ties by the validation loss of the best checkpoint): {grid_text} (`head
 fold is trained with each seed (seed = fold assignment and initialisation). Cells: mean over the folds per seed,
 mean ± std over the seeds. Paper columns are the papers' reported means. Total training time of these runs:
 {seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU). The whole protocol (10 folds, 5 seeds, 50 epochs, the
-32-point grid): `python experiments/reproduce_mil.py --part benchmarks --protocol full`.
+{len(PROTOCOLS["full"][1].configs())}-point grid): `python experiments/reproduce_mil.py --part benchmarks --protocol full`.
 {CACHE_NOTE}
 """,
     )
@@ -655,12 +665,15 @@ mean ± std over the seeds. Paper columns are the papers' reported means. Total 
                 paper = PAPERS.get(kind, ("", {}))[1].get(dataset)
                 row.append(f"{paper:.3f}" if paper is not None else "—")
                 if paper is not None and values and kind != "dense":
-                    goals.append(f"{kind} on {dataset}: {np.mean(values):.4f} vs paper {paper:.4f} → {'met' if np.mean(values) >= paper else 'not met'}")
+                    goals.append(f"{kind} on {dataset}: {np.mean(values):.4f} vs paper {paper:.4f} → {'met' if meets_paper(float(np.mean(values)), paper) else 'not met'}")
         rows.append(row)
     sources = "; ".join(f"{kind}: {label}" for kind, (label, _) in PAPERS.items())
     results.add_table(headers, rows, title="Test ROC-AUC", note=f"Paper columns — {sources}.")
     if goals:
-        results.add_text("**Goal (sparse/adaptive rows at or above the paper's mean):** " + "; ".join(goals) + ".")
+        results.add_text(
+            "**Goal (sparse/adaptive rows at or above the paper's mean):** " + "; ".join(goals) + f". A mean within {AUROC_RESOLUTION:g} "
+            "of the paper's counts as equal to it: the recorded AUCs are float32 values (0.9 is recorded as 0.89999998)."
+        )
     results.add_table(
         ["dataset", "model", "selected configuration", "its validation AUC", "grid points at that AUC", "its validation loss (tie-break)"],
         selection,
