@@ -665,7 +665,8 @@ mean ± std over the seeds. Paper columns are the papers' reported means. Total 
                 paper = PAPERS.get(kind, ("", {}))[1].get(dataset)
                 row.append(f"{paper:.3f}" if paper is not None else "—")
                 if paper is not None and values and kind != "dense":
-                    goals.append(f"{kind} on {dataset}: {np.mean(values):.4f} vs paper {paper:.4f} → {'met' if meets_paper(float(np.mean(values)), paper) else 'not met'}")
+                    mean = float(np.mean(values))
+                    goals.append(f"{kind} on {dataset}: {mean:.4f} vs paper {paper:.4f} → {'met' if meets_paper(mean, paper) else 'not met'}")
         rows.append(row)
     sources = "; ".join(f"{kind}: {label}" for kind, (label, _) in PAPERS.items())
     results.add_table(headers, rows, title="Test ROC-AUC", note=f"Paper columns — {sources}.")
