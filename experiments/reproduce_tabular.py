@@ -1,8 +1,10 @@
 """Reproduce the A-Hop paper's tabular table: associative-memory classifiers against tree ensembles.
 
-    python experiments/reproduce_tabular.py                    # reduced grid (CPU) → results/tabular.md
+    python experiments/reproduce_tabular.py                    # reduced grid (CPU), 5-fold CV → results/tabular.md
     python experiments/reproduce_tabular.py --grid full        # the paper's grid (A-Hop Table 6), 5 folds, 5 seeds
-    python experiments/reproduce_tabular.py --eval-folds 1 --seeds 5 --num-patterns 64 --threads 1   # the run in results/tabular.md
+    python experiments/reproduce_tabular.py --seeds 5 --num-patterns 64 --threads 1   # the run in results/tabular.md
+    python experiments/reproduce_tabular.py --eval-folds 1 --seeds 5 --num-patterns 64 --threads 1 \
+        --out results/tabular_fold1.md   # the grid scored on the first fold only (results/tabular_fold1.md)
     python experiments/reproduce_tabular.py --datasets adult --grid long --eval-folds 1 --seeds 5 --num-patterns 64 \
         --threads 1 --out results/tabular_long.md   # longer training at lower learning rates (results/tabular_long.md)
     python experiments/reproduce_tabular.py --quick --out /tmp/tabular.md

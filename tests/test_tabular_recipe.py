@@ -161,7 +161,7 @@ def test_reproduce_cached_only_computes_nothing(tmp_path: Path, monkeypatch: pyt
     assert not cache.exists()
 
 
-@pytest.mark.parametrize("table", ["tabular.md", "tabular_long.md"])
+@pytest.mark.parametrize("table", ["tabular.md", "tabular_fold1.md", "tabular_long.md"])
 def test_the_committed_table_is_rebuilt_from_the_committed_run_record(table: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_root: Path) -> None:
     """Every number of the committed tables follows from results/runs/tabular.jsonl (nothing trained or fitted here)."""
     record = ROOT / "results" / "runs" / "tabular.jsonl"
@@ -175,3 +175,26 @@ def test_the_committed_table_is_rebuilt_from_the_committed_run_record(table: str
     rebuilt = (tmp_path / "t.md").read_text()
     assert "not run" not in rebuilt.split("### ", 1)[1]  # every method found in the record
     assert rebuilt.split("### ", 1)[1] == committed.split("### ", 1)[1]
+
+
+@pytest.mark.parametrize("dataset", ["adult", "bank", "purchase", "heart"])
+def test_each_shipped_config_holds_the_a_hop_choice_of_the_committed_table(dataset: str) -> None:
+    """configs/tabular/<dataset>.yaml trains A-Hop with the configuration results/tabular.md reports as chosen."""
+    import json
+
+    import yaml
+
+    table = (ROOT / "results" / "tabular.md").read_text()
+    row = re.search(rf"^\| {dataset.capitalize()} \| A-Hop \| .*\| (\{{[^|]*\}}) \| [\d.]+ \|$", table, re.MULTILINE)
+    assert row is not None, f"no A-Hop row for {dataset} in results/tabular.md"
+    chosen = json.loads(row.group(1))
+    config = yaml.safe_load((ROOT / "configs" / "tabular" / f"{dataset}.yaml").read_text())
+    [init] = [c["init_args"]["method"] for c in config["trainer"]["callbacks"] if c["class_path"].endswith("InitPatterns")]
+    shipped = {
+        "epochs": config["trainer"]["max_epochs"],
+        "batch_size": config["data"]["init_args"]["batch_size"],
+        "lr": config["model"]["optimizer"]["init_args"]["lr"],
+        "init": init,
+    }
+    assert shipped == chosen
+    assert config["model"]["network"]["init_args"]["similarity"] == "footprint"
