@@ -338,3 +338,23 @@ def test_run_keys_hold_only_the_fields_a_run_depends_on(load_script) -> None:
             assert a.fingerprint_of(bench.run_fields(source, oracle)) == b.fingerprint_of(bench.run_fields(source, oracle))
     changed = bench.Runs(None, bench.replace(base, test_queries=10))
     assert bench.Runs(None, base).fingerprint_of(bench.run_fields("mnist", oracle)) != changed.fingerprint_of(bench.run_fields("mnist", oracle))
+
+
+def test_the_committed_report_is_rebuilt_from_the_committed_cache(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every number of results/retrieval_variants.md follows from results/retrieval_variants.json: nothing is trained or timed."""
+    import re
+    import shlex
+    import shutil
+
+    committed = (ROOT / "results" / "retrieval_variants.md").read_text()
+    command = shlex.split(re.search(r"\*\*Command:\*\* `python experiments/retrieval_variants.py ([^`]*)`", committed).group(1))
+    cache, out = tmp_path / "cache.json", tmp_path / "retrieval_variants.md"
+    shutil.copy(ROOT / "results" / "retrieval_variants.json", cache)
+    for flag, value in (("--cache", cache), ("--out", out)):
+        command[command.index(flag) + 1] = str(value)
+    assert "--retime" not in command
+    bench = load_script(BENCHMARK)
+    monkeypatch.setattr(bench, "run_setting", lambda *args: pytest.fail(f"not in the committed cache: {args[:3]}"))
+    bench.main(command)
+    assert out.read_text().split("### ", 1)[1] == committed.split("### ", 1)[1]
+    assert cache.read_bytes() == (ROOT / "results" / "retrieval_variants.json").read_bytes()
