@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -342,10 +345,6 @@ def test_run_keys_hold_only_the_fields_a_run_depends_on(load_script) -> None:
 
 def test_the_committed_report_is_rebuilt_from_the_committed_cache(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every number of results/retrieval_variants.md follows from results/retrieval_variants.json: nothing is trained or timed."""
-    import re
-    import shlex
-    import shutil
-
     committed = (ROOT / "results" / "retrieval_variants.md").read_text()
     command = shlex.split(re.search(r"\*\*Command:\*\* `python experiments/retrieval_variants.py ([^`]*)`", committed).group(1))
     cache, out = tmp_path / "cache.json", tmp_path / "retrieval_variants.md"

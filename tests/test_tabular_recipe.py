@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch import nn
 
 pd = pytest.importorskip("pandas")
@@ -180,10 +182,6 @@ def test_the_committed_table_is_rebuilt_from_the_committed_run_record(table: str
 @pytest.mark.parametrize("dataset", ["adult", "bank", "purchase", "heart"])
 def test_each_shipped_config_holds_the_a_hop_choice_of_the_committed_table(dataset: str) -> None:
     """configs/tabular/<dataset>.yaml trains A-Hop with the configuration results/tabular.md reports as chosen."""
-    import json
-
-    import yaml
-
     table = (ROOT / "results" / "tabular.md").read_text()
     row = re.search(rf"^\| {dataset.capitalize()} \| A-Hop \| .*\| (\{{[^|]*\}}) \| [\d.]+ \|$", table, re.MULTILINE)
     assert row is not None, f"no A-Hop row for {dataset} in results/tabular.md"
