@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import partial
@@ -53,7 +54,7 @@ from hopfield_layers.memory.retrieval import (
     likelihood_loss,
     train,
 )
-from hopfield_layers.results import ResultsFile, mean_std
+from hopfield_layers.results import ResultsFile, hardware_summary, mean_std
 from hopfield_layers.similarity import Footprint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -280,8 +281,12 @@ class Runs:
     #: fields that only the loss-optimum runs depend on
     OPTIMUM_ONLY = ("optimum_train", "optimum_max_iter")
 
+    #: the key of a stored result that holds the machine and date of its run
+    PROVENANCE = "_run"
+
     def __init__(self, path: Path | None, cfg: Config) -> None:
         self.path, self.cfg = path, cfg
+        self.provenance: Counter[str | None] = Counter()
         self.data: dict[str, dict] = json.loads(path.read_text()) if path is not None and path.exists() else {}
 
     def fingerprint_of(self, fields: tuple[str, ...] | None) -> str:
@@ -291,14 +296,34 @@ class Runs:
         return json.dumps({name: values[name] for name in names}, default=str)
 
     def get_or_run(self, key: str, compute: Callable[[], dict], fields: tuple[str, ...] | None = None, refresh: bool = False) -> dict:
-        """The cached result of ``key`` under the settings ``fields``, computed (and saved) when missing or ``refresh``."""
+        """The cached result of ``key`` under the settings ``fields``, computed (and saved) when missing or ``refresh``.
+
+        A computed result is stored with the machine and date it ran on (under :attr:`PROVENANCE`), and every
+        result returned is counted in :attr:`provenance` so the report can say where its numbers come from.
+        """
         key = f"{key}|{self.fingerprint_of(fields)}"
         if refresh or key not in self.data:
-            self.data[key] = compute()
+            when = time.strftime("%Y-%m-%d", time.gmtime())
+            self.data[key] = {**compute(), self.PROVENANCE: {"hardware": hardware_summary(), "date": when}}
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.path.write_text(json.dumps(self.data, indent=1))
-        return self.data[key]
+        entry = self.data[key]
+        origin = entry.get(self.PROVENANCE)
+        self.provenance[None if origin is None else origin["hardware"]] += 1
+        return {name: value for name, value in entry.items() if name != self.PROVENANCE}
+
+    def provenance_text(self) -> str:
+        """Which machines the reported runs ran on (this file's Hardware line is the machine that rendered it)."""
+        counts = [f"{count} ran on {hardware}" for hardware, count in self.provenance.items() if hardware is not None]
+        if None in self.provenance:
+            counts.append(
+                f"{self.provenance[None]} ran before the cache kept the machine, on this project's 2-core CPU machines with one or two torch threads (the CPU model was not kept)"
+            )
+        return (
+            f"**Where the numbers come from.** The tables below read {sum(self.provenance.values())} runs from the cache: "
+            f"{'; '.join(counts)}. The Hardware line above describes the machine that rendered this file."
+        )
 
 
 def run_fields(source: str, models: dict[str, dict]) -> tuple[str, ...] | None:
@@ -630,7 +655,7 @@ def main(argv: list[str] | None = None) -> None:
             "U triangular, init = base similarity, + softmax, β = 1). Trained models minimise the likelihood loss "
             f"E[−log softmax(s(Ξ, x))_k] with Adam (lr: A-Hop 0.1, MLP 0.001) for {cfg.epochs} epochs"
             f"{'' if cfg.mnist_epochs is None else f' ({cfg.mnist_epochs} on MNIST)'}; an epoch "
-            f"passes over {cfg.epoch_size} fresh variants in batches of {cfg.batch_size}. Timings were taken on the 2-core CPU described below, "
+            f"passes over {cfg.epoch_size} fresh variants in batches of {cfg.batch_size}. Runs and timings were taken on 2-core CPUs, "
             "with other work possibly running."
         ),
     )
@@ -674,6 +699,7 @@ def main(argv: list[str] | None = None) -> None:
             title="Peak memory: footprint similarity forward + backward (gradients to queries, keys and weights)",
             note="Measured in a fresh process (VmHWM of /proc/self/status: the whole process, Python and torch included), max_memory = 256 MiB per chunk; cached like the timings.",
         )
+    results.description += "\n\n" + runs.provenance_text()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     results.write(args.out)
     log(f"wrote {args.out}")

@@ -237,6 +237,26 @@ def _record_runs(bench, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tupl
     return calls
 
 
+def test_cached_runs_keep_the_machine_they_ran_on(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new run is stored with its machine and date; the report counts runs per machine, older entries as not kept."""
+    bench = load_script(BENCHMARK)
+    _record_runs(bench, monkeypatch)
+    monkeypatch.setattr(bench, "hardware_summary", lambda: "CPU: test machine")
+    cache, cfg = tmp_path / "cache.json", bench.replace(bench.QUICK, seeds=2, mixed=[(0.8, 0, 0)])
+    runs = bench.Runs(cache, cfg)
+    collected = bench.run_models(runs, "mixed", "random", 16, (0.8, 0, 0), {"M-Hop": {}}, None, print)
+    assert collected == {"M-Hop": [{"accuracy": 0.5, "error": 0.1, "train_s": 0.0, "eval_s": 0.0}] * 2}  # no provenance in the metrics
+    stored = json.loads(cache.read_text())
+    assert [entry[bench.Runs.PROVENANCE]["hardware"] for entry in stored.values()] == ["CPU: test machine"] * 2
+    old = next(iter(stored))
+    del stored[old][bench.Runs.PROVENANCE]  # an entry written before the cache kept the machine
+    cache.write_text(json.dumps(stored))
+    again = bench.Runs(cache, cfg)
+    assert bench.run_models(again, "mixed", "random", 16, (0.8, 0, 0), {"M-Hop": {}}, None, print) == collected
+    text = again.provenance_text()
+    assert "read 2 runs from the cache: 1 ran on CPU: test machine; 1 ran before the cache kept the machine" in text
+
+
 def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Switching the MNIST oracle on runs only the oracle (both noise readings), not the cached model runs again."""
     bench = load_script(BENCHMARK)
@@ -356,4 +376,6 @@ def test_the_committed_report_is_rebuilt_from_the_committed_cache(load_script, t
     monkeypatch.setattr(bench, "run_setting", lambda *args: pytest.fail(f"not in the committed cache: {args[:3]}"))
     bench.main(command)
     assert out.read_text().split("### ", 1)[1] == committed.split("### ", 1)[1]
+    origin = re.compile(r"\*\*Where the numbers come from\.\*\*.*")
+    assert origin.search(out.read_text()).group(0) == origin.search(committed).group(0)
     assert cache.read_bytes() == (ROOT / "results" / "retrieval_variants.json").read_bytes()
