@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -62,8 +63,10 @@ sys.path.insert(0, str(ROOT / "experiments"))
 from bench_layers import time_interleaved  # noqa: E402  (the timing helper of the layer benchmark)
 
 PARTS = ("mixed", "hard", "ablation", "speed", "memory")
-#: Groups of runs whose count ``Config.part_seeds`` can set ("mnist": the MNIST rows of "hard").
+#: Groups of runs whose count ``Config.part_seeds`` can set ("mnist": the MNIST rows of "hard"; "mixed@N": the
+#: mixed table at N stored patterns only, overriding "mixed" there).
 SEED_PARTS = ("mixed", "hard", "mnist", "ablation")
+_SIZED_SEED_PART = re.compile(r"mixed@[1-9][0-9]*")
 
 MIXED = [
     (0.8, 0, 0),
@@ -145,7 +148,7 @@ class BayesOracle(RetrievalModel):
 class Config:
     seeds: int = 5
     #: runs per group of :data:`SEED_PARTS`, overriding ``seeds``; e.g. ``{"mnist": 1}`` when the d = 784 runs
-    #: do not fit the compute budget.
+    #: do not fit the compute budget, ``{"mixed@4096": 1}`` for one size of the mixed table.
     part_seeds: dict = field(default_factory=dict)
     dim: int = 64
     sizes: tuple[int, ...] = (2048, 4096)
@@ -337,15 +340,17 @@ def run_fields(source: str, models: dict[str, dict]) -> tuple[str, ...] | None:
     return tuple(f.name for f in fields(Config) if f.name not in Runs.SELECTING + Runs.MNIST_ONLY + Runs.OPTIMUM_ONLY)
 
 
-def seeds_of(cfg: Config, part: str) -> int:
-    """Runs per setting of ``part`` (one of :data:`SEED_PARTS`)."""
+def seeds_of(cfg: Config, part: str, count: int | None = None) -> int:
+    """Runs per setting of ``part`` (one of :data:`SEED_PARTS`), at ``count`` stored patterns where given."""
+    if count is not None and f"{part}@{count}" in cfg.part_seeds:
+        return int(cfg.part_seeds[f"{part}@{count}"])
     return int(cfg.part_seeds.get(part, cfg.seeds))
 
 
 def run_models(runs: Runs, part: str, source: str, count: int, difficulty, models: dict[str, dict], data_root: str | None, log) -> dict[str, list[dict]]:
     """All seeds of one setting: ``{label: [metrics of seed 0, ...]}``."""
     collected: dict[str, list[dict]] = {label: [] for label in models}
-    seeds = seeds_of(runs.cfg, "mnist" if source == "mnist" else part.split("-")[0])
+    seeds = seeds_of(runs.cfg, "mnist" if source == "mnist" else part.split("-")[0], count)
     for seed in range(seeds):
         key = "|".join(map(str, (part, source, count, difficulty, ",".join(models), seed)))
         start = time.perf_counter()
@@ -485,7 +490,7 @@ def mixed_tables(runs: Runs, results: ResultsFile, data_root, log) -> dict:
             f"{ORACLE}: the maximum a posteriori pattern under the true variant distribution (independent-mask approximation), an upper reference, not a memory model."
         )
         results.add_table(
-            headers, acc_rows, title=f"Mixed variants, random patterns U[-1, 1]^{cfg.dim}, N = {count}: accuracy (mean ± std over {seeds_of(cfg, 'mixed')} runs)", note=note
+            headers, acc_rows, title=f"Mixed variants, random patterns U[-1, 1]^{cfg.dim}, N = {count}: accuracy (mean ± std over {seeds_of(cfg, 'mixed', count)} runs)", note=note
         )
         results.add_table(headers, err_rows, title=f"Mixed variants, N = {count}: error E‖T(x) − ξ‖² / d")
     return summary
@@ -586,7 +591,7 @@ def figure(summary: dict, cfg: Config, path: Path) -> None:
         ax.set_xticks(range(len(cfg.mixed)), [difficulty_label(*d) for d in cfg.mixed])
         ax.set_ylabel("accuracy")
         ax.set_ylim(0, 1)
-        ax.set_title(f"random patterns, N = {count}, d = {cfg.dim} (mean over {seeds_of(cfg, 'mixed')} runs)")
+        ax.set_title(f"random patterns, N = {count}, d = {cfg.dim} (mean over {seeds_of(cfg, 'mixed', count)} runs)")
     axes[0, 0].legend(ncol=len(COLUMNS), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 1.35))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -628,8 +633,11 @@ def main(argv: list[str] | None = None) -> None:
         cfg = replace(cfg, **overrides(args.set))
     except ValueError as error:
         parser.error(str(error))
-    if not isinstance(cfg.part_seeds, dict) or any(k not in SEED_PARTS or isinstance(v, bool) or not isinstance(v, int) or v < 1 for k, v in cfg.part_seeds.items()):
-        parser.error(f"part_seeds must map names from {SEED_PARTS} to positive ints; got {cfg.part_seeds!r}")
+    if not isinstance(cfg.part_seeds, dict) or any(
+        not isinstance(k, str) or (k not in SEED_PARTS and not _SIZED_SEED_PART.fullmatch(k)) or isinstance(v, bool) or not isinstance(v, int) or v < 1
+        for k, v in cfg.part_seeds.items()
+    ):
+        parser.error(f"part_seeds must map names from {SEED_PARTS} (or 'mixed@N', N stored patterns) to positive ints; got {cfg.part_seeds!r}")
     parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:

@@ -223,6 +223,12 @@ def test_benchmark_part_seeds(load_script) -> None:
     assert "part_seeds" not in bench.Runs(None, cfg).fingerprint_of(None)
     with pytest.raises(SystemExit):
         bench.main(["--set", "part_seeds={'hard': 0}"])
+    sized = bench.replace(cfg, part_seeds={"mixed": 2, "mixed@4096": 1})  # one size of the mixed table
+    assert [bench.seeds_of(sized, "mixed", count) for count in (2048, 4096, None)] == [2, 1, 2]
+    assert bench.seeds_of(sized, "hard", 4096) == 5
+    for bad in ("{'mixed@': 1}", "{'hard@4096': 1}", "{'mixed@4096': 0}", "{4096: 1}"):
+        with pytest.raises(SystemExit):
+            bench.main(["--set", f"part_seeds={bad}"])
 
 
 def _record_runs(bench, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...]]]:
