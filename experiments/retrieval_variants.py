@@ -63,9 +63,10 @@ sys.path.insert(0, str(ROOT / "experiments"))
 from bench_layers import time_interleaved  # noqa: E402  (the timing helper of the layer benchmark)
 
 PARTS = ("mixed", "hard", "ablation", "speed", "memory")
-#: Groups of runs whose count ``Config.part_seeds`` can set ("mnist": the MNIST rows of "hard"; "mixed@N": the
-#: mixed table at N stored patterns only, overriding "mixed" there).
-SEED_PARTS = ("mixed", "hard", "mnist", "ablation")
+#: Groups of runs whose count ``Config.part_seeds`` can set ("mnist": the MNIST rows of "hard"; "ablation-later":
+#: the later ablation rows, overriding "ablation" there; "mixed@N": the mixed table at N stored patterns only,
+#: overriding "mixed" there).
+SEED_PARTS = ("mixed", "hard", "mnist", "ablation", "ablation-later")
 _SIZED_SEED_PART = re.compile(r"mixed@[1-9][0-9]*")
 
 MIXED = [
@@ -341,16 +342,21 @@ def run_fields(source: str, models: dict[str, dict]) -> tuple[str, ...] | None:
 
 
 def seeds_of(cfg: Config, part: str, count: int | None = None) -> int:
-    """Runs per setting of ``part`` (one of :data:`SEED_PARTS`), at ``count`` stored patterns where given."""
-    if count is not None and f"{part}@{count}" in cfg.part_seeds:
-        return int(cfg.part_seeds[f"{part}@{count}"])
-    return int(cfg.part_seeds.get(part, cfg.seeds))
+    """Runs per setting of the run group ``part`` at ``count`` stored patterns (where given).
+
+    The most specific entry of ``cfg.part_seeds`` wins: ``"part@count"``, then ``part``, then the part it
+    belongs to (``"hard"`` for ``"hard-optimum"``); ``cfg.seeds`` otherwise.
+    """
+    for name in (f"{part}@{count}" if count is not None else None, part, part.split("-")[0]):
+        if name in cfg.part_seeds:
+            return int(cfg.part_seeds[name])
+    return cfg.seeds
 
 
 def run_models(runs: Runs, part: str, source: str, count: int, difficulty, models: dict[str, dict], data_root: str | None, log) -> dict[str, list[dict]]:
     """All seeds of one setting: ``{label: [metrics of seed 0, ...]}``."""
     collected: dict[str, list[dict]] = {label: [] for label in models}
-    seeds = seeds_of(runs.cfg, "mnist" if source == "mnist" else part.split("-")[0], count)
+    seeds = seeds_of(runs.cfg, "mnist" if source == "mnist" else part, count)
     for seed in range(seeds):
         key = "|".join(map(str, (part, source, count, difficulty, ",".join(models), seed)))
         start = time.perf_counter()
@@ -563,11 +569,14 @@ def ablation_table(runs: Runs, results: ResultsFile, data_root, log) -> None:
         models = {label: options for label, options in group.items() if label in cfg.ablations}
         if models:
             collected |= run_models(runs, part, "random", cfg.sizes[0], ABLATION_SETTING, models, data_root, log)
-    rows = [[label, _stat(collected[label], "accuracy"), _stat(collected[label], "error"), f"{_mean(collected[label], 'train_s'):.0f}"] for label in cfg.ablations]
+    rows = [
+        [label, len(collected[label]), _stat(collected[label], "accuracy"), _stat(collected[label], "error"), f"{_mean(collected[label], 'train_s'):.0f}"]
+        for label in cfg.ablations
+    ]
     results.add_table(
-        ["A-Hop variant", "accuracy", "error", "training time (s, mean)"],
+        ["A-Hop variant", "runs", "accuracy", "error", "training time (s, mean)"],
         rows,
-        title=f"Ablations on random patterns, N = {cfg.sizes[0]}, d = {cfg.dim}, {difficulty_label(*ABLATION_SETTING)}, mean ± std over {seeds_of(cfg, 'ablation')} runs",
+        title=f"Ablations on random patterns, N = {cfg.sizes[0]}, d = {cfg.dim}, {difficulty_label(*ABLATION_SETTING)}, mean ± std over the runs of each row",
         note=f"'a fixed training set': every epoch passes over the same {cfg.epoch_size} variants (drawn once) instead of fresh ones (the paper's 512 training samples vs unlimited). 'U = random': fixed U[0, 1) entries; every variant starts from Uᵀw = 1 (the base similarity). "
         f"'weights per stored pattern': a footprint weight vector w_b per stored pattern and base ({cfg.sizes[0]} × 2 × {cfg.dim} weights), "
         "each initialised as A-Hop's; 'learnable prior bias': a learnable b_k added to the score of stored pattern k (init 0).",

@@ -226,6 +226,8 @@ def test_benchmark_part_seeds(load_script) -> None:
     sized = bench.replace(cfg, part_seeds={"mixed": 2, "mixed@4096": 1})  # one size of the mixed table
     assert [bench.seeds_of(sized, "mixed", count) for count in (2048, 4096, None)] == [2, 1, 2]
     assert bench.seeds_of(sized, "hard", 4096) == 5
+    later = bench.replace(cfg, part_seeds={"ablation": 5, "ablation-later": 1})  # a group inside a part
+    assert [bench.seeds_of(later, part, 2048) for part in ("ablation", "ablation-later", "hard-optimum")] == [5, 1, 5]
     for bad in ("{'mixed@': 1}", "{'hard@4096': 1}", "{'mixed@4096': 0}", "{4096: 1}"):
         with pytest.raises(SystemExit):
             bench.main(["--set", f"part_seeds={bad}"])
