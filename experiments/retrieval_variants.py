@@ -65,9 +65,9 @@ from bench_layers import time_interleaved  # noqa: E402  (the timing helper of t
 PARTS = ("mixed", "hard", "ablation", "speed", "memory")
 #: Groups of runs whose count ``Config.part_seeds`` can set ("mnist": the MNIST rows of "hard"; "ablation-later":
 #: the later ablation rows, overriding "ablation" there; "mixed@N": the mixed table at N stored patterns only,
-#: overriding "mixed" there).
+#: overriding "mixed" there; "mixed@N(.8,0,0)": one setting of that table, in the paper's notation).
 SEED_PARTS = ("mixed", "hard", "mnist", "ablation", "ablation-later")
-_SIZED_SEED_PART = re.compile(r"mixed@[1-9][0-9]*")
+_SIZED_SEED_PART = re.compile(r"mixed@(?P<count>[1-9][0-9]*)(?P<setting>\(.*\))?")
 
 MIXED = [
     (0.8, 0, 0),
@@ -341,13 +341,16 @@ def run_fields(source: str, models: dict[str, dict]) -> tuple[str, ...] | None:
     return tuple(f.name for f in fields(Config) if f.name not in Runs.SELECTING + Runs.MNIST_ONLY + Runs.OPTIMUM_ONLY)
 
 
-def seeds_of(cfg: Config, part: str, count: int | None = None) -> int:
-    """Runs per setting of the run group ``part`` at ``count`` stored patterns (where given).
+def seeds_of(cfg: Config, part: str, count: int | None = None, setting: tuple[float, float, float] | None = None) -> int:
+    """Runs per setting of the run group ``part`` at ``count`` stored patterns and difficulty ``setting`` (where given).
 
-    The most specific entry of ``cfg.part_seeds`` wins: ``"part@count"``, then ``part``, then the part it
-    belongs to (``"hard"`` for ``"hard-optimum"``); ``cfg.seeds`` otherwise.
+    The most specific entry of ``cfg.part_seeds`` wins: ``"part@count(setting)"`` (e.g. ``"mixed@4096(.8,0,0)"``),
+    then ``"part@count"``, then ``part``, then the part it belongs to (``"hard"`` for ``"hard-optimum"``);
+    ``cfg.seeds`` otherwise.
     """
-    for name in (f"{part}@{count}" if count is not None else None, part, part.split("-")[0]):
+    sized = f"{part}@{count}" if count is not None else None
+    one = f"{sized}{difficulty_label(*setting)}" if sized is not None and setting is not None else None
+    for name in (one, sized, part, part.split("-")[0]):
         if name in cfg.part_seeds:
             return int(cfg.part_seeds[name])
     return cfg.seeds
@@ -356,7 +359,7 @@ def seeds_of(cfg: Config, part: str, count: int | None = None) -> int:
 def run_models(runs: Runs, part: str, source: str, count: int, difficulty, models: dict[str, dict], data_root: str | None, log) -> dict[str, list[dict]]:
     """All seeds of one setting: ``{label: [metrics of seed 0, ...]}``."""
     collected: dict[str, list[dict]] = {label: [] for label in models}
-    seeds = seeds_of(runs.cfg, "mnist" if source == "mnist" else part, count)
+    seeds = seeds_of(runs.cfg, "mnist" if source == "mnist" else part, count, difficulty)
     for seed in range(seeds):
         key = "|".join(map(str, (part, source, count, difficulty, ",".join(models), seed)))
         start = time.perf_counter()
@@ -485,19 +488,21 @@ def mixed_tables(runs: Runs, results: ResultsFile, data_root, log) -> dict:
     models = {name: {"model": name} for name in COLUMNS}
     for count in cfg.sizes:
         acc_rows, err_rows = [], []
-        for difficulty in cfg.mixed:
+        counts = [seeds_of(cfg, "mixed", count, difficulty) for difficulty in cfg.mixed]
+        varying = len(set(counts)) > 1  # some settings have more runs than others: a runs column says which
+        for difficulty, seeds in zip(cfg.mixed, counts):
             collected = run_models(runs, "mixed", "random", count, difficulty, models, data_root, log)
             summary[(count, difficulty)] = {name: _mean(m, "accuracy") for name, m in collected.items()}
-            acc_rows.append([difficulty_label(*difficulty)] + [_stat(collected[name], "accuracy") for name in COLUMNS])
-            err_rows.append([difficulty_label(*difficulty)] + [_stat(collected[name], "error") for name in COLUMNS])
-        headers = ["(d_mask, d_noise, d_bias)", *MODELS, f"{ORACLE} (reference)"]
+            label = [difficulty_label(*difficulty)] + ([seeds] if varying else [])
+            acc_rows.append(label + [_stat(collected[name], "accuracy") for name in COLUMNS])
+            err_rows.append(label + [_stat(collected[name], "error") for name in COLUMNS])
+        headers = ["(d_mask, d_noise, d_bias)", *(["runs"] if varying else []), *MODELS, f"{ORACLE} (reference)"]
+        over = f"the runs of each row ({min(counts)}–{max(counts)})" if varying else f"{counts[0]} runs"
         note = (
             "The paper's per-setting numbers for this table were not available to us (only Table 2 is quoted in the issue); no paper column. "
             f"{ORACLE}: the maximum a posteriori pattern under the true variant distribution (independent-mask approximation), an upper reference, not a memory model."
         )
-        results.add_table(
-            headers, acc_rows, title=f"Mixed variants, random patterns U[-1, 1]^{cfg.dim}, N = {count}: accuracy (mean ± std over {seeds_of(cfg, 'mixed', count)} runs)", note=note
-        )
+        results.add_table(headers, acc_rows, title=f"Mixed variants, random patterns U[-1, 1]^{cfg.dim}, N = {count}: accuracy (mean ± std over {over})", note=note)
         results.add_table(headers, err_rows, title=f"Mixed variants, N = {count}: error E‖T(x) − ξ‖² / d")
     return summary
 
@@ -600,7 +605,9 @@ def figure(summary: dict, cfg: Config, path: Path) -> None:
         ax.set_xticks(range(len(cfg.mixed)), [difficulty_label(*d) for d in cfg.mixed])
         ax.set_ylabel("accuracy")
         ax.set_ylim(0, 1)
-        ax.set_title(f"random patterns, N = {count}, d = {cfg.dim} (mean over {seeds_of(cfg, 'mixed', count)} runs)")
+        counts = sorted({seeds_of(cfg, "mixed", count, d) for d in cfg.mixed})
+        runs = f"{counts[0]} runs" if len(counts) == 1 else f"{counts[0]}–{counts[-1]} runs per setting"
+        ax.set_title(f"random patterns, N = {count}, d = {cfg.dim} (mean over {runs})")
     axes[0, 0].legend(ncol=len(COLUMNS), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 1.35))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -646,7 +653,13 @@ def main(argv: list[str] | None = None) -> None:
         not isinstance(k, str) or (k not in SEED_PARTS and not _SIZED_SEED_PART.fullmatch(k)) or isinstance(v, bool) or not isinstance(v, int) or v < 1
         for k, v in cfg.part_seeds.items()
     ):
-        parser.error(f"part_seeds must map names from {SEED_PARTS} (or 'mixed@N', N stored patterns) to positive ints; got {cfg.part_seeds!r}")
+        parser.error(
+            f"part_seeds must map names from {SEED_PARTS} (or 'mixed@N', N stored patterns, or 'mixed@N(.8,0,0)', one mixed setting) to positive ints; got {cfg.part_seeds!r}"
+        )
+    labels = [difficulty_label(*d) for d in dict.fromkeys([*MIXED, *cfg.mixed])]
+    unknown_settings = sorted(k for k in cfg.part_seeds if (m := _SIZED_SEED_PART.fullmatch(k)) and m["setting"] and m["setting"] not in labels)
+    if unknown_settings:
+        parser.error(f"part_seeds names unknown mixed settings {unknown_settings}; expected 'mixed@N' followed by one of {labels}")
     parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:

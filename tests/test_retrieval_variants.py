@@ -228,9 +228,27 @@ def test_benchmark_part_seeds(load_script) -> None:
     assert bench.seeds_of(sized, "hard", 4096) == 5
     later = bench.replace(cfg, part_seeds={"ablation": 5, "ablation-later": 1})  # a group inside a part
     assert [bench.seeds_of(later, part, 2048) for part in ("ablation", "ablation-later", "hard-optimum")] == [5, 1, 5]
-    for bad in ("{'mixed@': 1}", "{'hard@4096': 1}", "{'mixed@4096': 0}", "{4096: 1}"):
+    one = bench.replace(cfg, part_seeds={"mixed@4096": 1, "mixed@4096(.8,0,0)": 5})  # one setting of one size
+    assert [bench.seeds_of(one, "mixed", 4096, d) for d in ((0.8, 0, 0), (0.6, 0.3, 0))] == [5, 1]
+    assert [bench.seeds_of(one, "mixed", 2048, (0.8, 0, 0)), bench.seeds_of(one, "mixed", 4096)] == [5, 1]  # cfg.seeds; the size
+    for bad in ("{'mixed@': 1}", "{'hard@4096': 1}", "{'mixed@4096': 0}", "{4096: 1}", "{'mixed@4096(.8, 0, 0)': 5}", "{'mixed@4096(.7,0,0)': 5}"):
         with pytest.raises(SystemExit):
             bench.main(["--set", f"part_seeds={bad}"])
+
+
+def test_mixed_table_counts_the_runs_of_each_setting(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings with more runs than the rest of their table: each row runs its own count and a runs column says which."""
+    bench = load_script(BENCHMARK)
+    calls = _record_runs(bench, monkeypatch)
+    mixed = [(0.8, 0, 0), (0, 0, 0.8)]
+    cfg = bench.replace(bench.QUICK, seeds=1, sizes=(16, 32), mixed=mixed, part_seeds={"mixed@32(0,0,.8)": 3})
+    results = bench.ResultsFile("t")
+    bench.mixed_tables(bench.Runs(tmp_path / "c.json", cfg), results, None, print)
+    assert len(calls) == 1 + 1 + 1 + 3  # N = 16: one run per setting; N = 32: (.8,0,0) one run, (0,0,.8) three
+    text = results.render()
+    assert "N = 16: accuracy (mean ± std over 1 runs)" in text and "| (d_mask, d_noise, d_bias) | M-Hop |" in text
+    assert "N = 32: accuracy (mean ± std over the runs of each row (1–3))" in text
+    assert "| (d_mask, d_noise, d_bias) | runs | M-Hop |" in text and "| (0,0,.8) | 3 |" in text and "| (.8,0,0) | 1 |" in text
 
 
 def _record_runs(bench, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...]]]:
