@@ -497,7 +497,7 @@ def mixed_tables(runs: Runs, results: ResultsFile, data_root, log) -> dict:
             acc_rows.append(label + [_stat(collected[name], "accuracy") for name in COLUMNS])
             err_rows.append(label + [_stat(collected[name], "error") for name in COLUMNS])
         headers = ["(d_mask, d_noise, d_bias)", *(["runs"] if varying else []), *MODELS, f"{ORACLE} (reference)"]
-        over = f"the runs of each row ({min(counts)}–{max(counts)})" if varying else f"{counts[0]} runs"
+        over = f"the runs of each row, {min(counts)}–{max(counts)}" if varying else f"{counts[0]} runs"
         note = (
             "The paper's per-setting numbers for this table were not available to us (only Table 2 is quoted in the issue); no paper column. "
             f"{ORACLE}: the maximum a posteriori pattern under the true variant distribution (independent-mask approximation), an upper reference, not a memory model."

@@ -247,7 +247,7 @@ def test_mixed_table_counts_the_runs_of_each_setting(load_script, tmp_path: Path
     assert len(calls) == 1 + 1 + 1 + 3  # N = 16: one run per setting; N = 32: (.8,0,0) one run, (0,0,.8) three
     text = results.render()
     assert "N = 16: accuracy (mean ± std over 1 runs)" in text and "| (d_mask, d_noise, d_bias) | M-Hop |" in text
-    assert "N = 32: accuracy (mean ± std over the runs of each row (1–3))" in text
+    assert "N = 32: accuracy (mean ± std over the runs of each row, 1–3)" in text
     assert "| (d_mask, d_noise, d_bias) | runs | M-Hop |" in text and "| (0,0,.8) | 3 |" in text and "| (.8,0,0) | 1 |" in text
 
 
