@@ -230,7 +230,7 @@ def test_benchmark_part_seeds(load_script) -> None:
     assert [bench.seeds_of(later, part, 2048) for part in ("ablation", "ablation-later", "hard-optimum")] == [5, 1, 5]
     one = bench.replace(cfg, part_seeds={"mixed@4096": 1, "mixed@4096(.8,0,0)": 5})  # one setting of one size
     assert [bench.seeds_of(one, "mixed", 4096, d) for d in ((0.8, 0, 0), (0.6, 0.3, 0))] == [5, 1]
-    assert [bench.seeds_of(one, "mixed", 2048, (0.8, 0, 0)), bench.seeds_of(one, "mixed", 4096)] == [5, 1]  # cfg.seeds; the size
+    assert [bench.seeds_of(one, "mixed", 2048, (0.8, 0, 0)), bench.seeds_of(one, "mixed", 4096)] == [5, 1]  # cfg.seeds at N = 2048; the size's own entry without a setting
     for bad in ("{'mixed@': 1}", "{'hard@4096': 1}", "{'mixed@4096': 0}", "{4096: 1}", "{'mixed@4096(.8, 0, 0)': 5}", "{'mixed@4096(.7,0,0)': 5}"):
         with pytest.raises(SystemExit):
             bench.main(["--set", f"part_seeds={bad}"])
