@@ -24,11 +24,13 @@ import math
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -56,20 +58,9 @@ def sweep_units(protocol: rm.BenchmarkProtocol, variants: list[rm.Variant]) -> l
 
 def rank_correlation(x: list[float], y: list[float]) -> float:
     """Spearman's ρ (average ranks for ties); NaN when either side is constant."""
-    rx, ry = (_average_ranks(np.asarray(v, dtype=float)) for v in (x, y))
-    if rx.std() == 0 or ry.std() == 0:
-        return math.nan
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    for value in np.unique(values):  # tied values share their mean rank
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
+    with warnings.catch_warnings():  # a constant side (every validation AUC 1.0) is reported as NaN, not warned about
+        warnings.simplefilter("ignore", scipy.stats.ConstantInputWarning)
+        return float(scipy.stats.spearmanr(x, y).statistic)
 
 
 def _short(config: dict[str, Any]) -> str:
@@ -85,24 +76,25 @@ def write_sweep(protocol: rm.BenchmarkProtocol, variants: list[rm.Variant], cach
         for variant in variants:
             grid = rm.grid_results(protocol, dataset, variant, cache)
             chosen = None if grid is None else rm.best_config(grid)
-            points = []  # (config, fold-1 validation AUC of the grid run, per-seed test means)
+            points = []  # (config, fold-1 validation AUC of the grid run, per-seed test means, their mean)
             for index, config in enumerate(protocol.configs()):
                 folds = rm.seed_folds(protocol, dataset, variant, config, cache)
                 seconds += sum(r["seconds"] for seed in folds for r in seed if r is not None)
                 validation = grid[index][0]["best_val"] if grid is not None else math.nan
-                points.append((config, validation, rm.seed_means(folds)))
+                means = rm.seed_means(folds)
+                points.append((config, validation, means, float(np.mean(means)) if means else math.nan))
             complete = [p for p in points if len(p[2]) == seeds]
-            paper = rm.PAPERS.get(variant.name, ("", {}))[1].get(dataset)
+            paper = rm.paper_number(variant.name, dataset)
             paper_text = f"{paper:.3f}" if paper is not None else "—"
             if not complete:
                 summary.append([dataset, variant.name, paper_text, "—", "—", "—", "—", f"0/{len(points)} points complete", "—"])
                 continue
-            ranked = sorted(complete, key=lambda p: -float(np.mean(p[2])))
+            ranked = sorted(complete, key=lambda p: -p[3])
             best = ranked[0]
             chosen_point = next((p for p in ranked if p[0] == chosen), None)
             chosen_text = "—" if chosen_point is None else f"{mean_std(chosen_point[2])} (rank {ranked.index(chosen_point) + 1})"
-            above = "—" if paper is None else f"{sum(rm.meets_paper(float(np.mean(p[2])), paper) for p in ranked)}/{len(ranked)}"
-            rho = rank_correlation([p[1] for p in ranked], [float(np.mean(p[2])) for p in ranked])
+            above = "—" if paper is None else f"{sum(rm.meets_paper(p[3], paper) for p in ranked)}/{len(ranked)}"
+            rho = rank_correlation([p[1] for p in ranked], [p[3] for p in ranked])
             coverage = f"{len(complete)}/{len(points)}" + ("" if len(complete) == len(points) else " (the rest incomplete)")
             summary.append([dataset, variant.name, paper_text, chosen_text, mean_std(best[2]), _short(best[0]), above, coverage, "—" if math.isnan(rho) else f"{rho:+.2f}"])
             rows = [[i + 1, _short(p[0]) + (" **(chosen)**" if p[0] == chosen else ""), f"{p[1]:.3f}", mean_std(p[2])] for i, p in enumerate(ranked)]
@@ -139,8 +131,7 @@ Total training time of these runs: {seconds / 3600:.2f} CPU-hours (one thread pe
         ],
         summary,
         title="Summary",
-        note="Paper: " + "; ".join(f"{kind}: {label}" for kind, (label, _) in rm.PAPERS.items()) + ". The chosen point's test ROC-AUC here covers "
-        "the seeds above only (`results/mil_benchmarks.md` has 5).",
+        note=f"Paper: {rm.PAPER_SOURCES}. The chosen point's test ROC-AUC here covers the seeds above only (`results/mil_benchmarks.md` has 5).",
     )
     for title, rows in details:
         results.add_table(["rank", "grid point", "fold-1 validation AUC", "test ROC-AUC"], rows, title=title)

@@ -59,7 +59,16 @@ PAPERS = {
     "sparse": ("Hu et al. 2023, Table 2 (sparse)", {"tiger": 0.892, "fox": 0.611, "elephant": 0.912, "ucsb": 0.877}),
     "footprint": ("A-Hop paper, Table 4 (A-Hop)", {"tiger": 0.9030, "fox": 0.6753, "elephant": 0.9451, "ucsb": 0.8935}),
 }
+#: where each paper column comes from, as the tables' notes say it
+PAPER_SOURCES = "; ".join(f"{kind}: {label}" for kind, (label, _) in PAPERS.items())
 DATASETS = ("tiger", "fox", "elephant", "ucsb", "musk1", "musk2")
+
+
+def paper_number(kind: str, dataset: str) -> float | None:
+    """The paper's mean ROC-AUC for a model kind on a dataset (None where no paper reports one)."""
+    return PAPERS.get(kind, ("", {}))[1].get(dataset)
+
+
 #: what a benchmark run's best checkpoint and early stopping go by (see :attr:`BenchmarkProtocol.selection`)
 SELECTIONS = ("auroc", "auroc_then_loss")
 
@@ -662,14 +671,13 @@ mean ± std over the seeds. Paper columns are the papers' reported means. Total 
             values = table[dataset, kind]
             row.append(_cell(values, len(protocol.seeds)))
             if any(dataset in numbers for _, numbers in PAPERS.values()):
-                paper = PAPERS.get(kind, ("", {}))[1].get(dataset)
+                paper = paper_number(kind, dataset)
                 row.append(f"{paper:.3f}" if paper is not None else "—")
                 if paper is not None and values and kind != "dense":
                     mean = float(np.mean(values))
                     goals.append(f"{kind} on {dataset}: {mean:.4f} vs paper {paper:.4f} → {'met' if meets_paper(mean, paper) else 'not met'}")
         rows.append(row)
-    sources = "; ".join(f"{kind}: {label}" for kind, (label, _) in PAPERS.items())
-    results.add_table(headers, rows, title="Test ROC-AUC", note=f"Paper columns — {sources}.")
+    results.add_table(headers, rows, title="Test ROC-AUC", note=f"Paper columns — {PAPER_SOURCES}.")
     if goals:
         results.add_text(
             "**Goal (sparse/adaptive rows at or above the paper's mean):** " + "; ".join(goals) + f". A mean within {AUROC_RESOLUTION:g} "
