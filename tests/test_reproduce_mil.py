@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -115,6 +116,25 @@ def test_hopfield_rows_can_be_limited_to_small_bags_without_changing_other_runs(
     assert all(all_units[k] == key for k, key in kept.items())  # same cache keys: the limit is not a run setting
 
 
+def test_hopfield_max_bag_size_flag_drops_the_larger_hopfield_rows_and_says_so(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    run(load_script, monkeypatch, "--part", "bit_pattern", "--hopfield-max-bag-size", "5", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))
+    text = (tmp_path / "mil_bit_pattern.md").read_text()
+    assert "Protocol `quick, Hopfield rows for bags ≤ 5`" in text  # the quick protocol's bags hold 10 instances
+    assert "| dense HopfieldPooling |" in text and "| dense Hopfield |" not in text
+    assert "only for bags of up to 5 instances in this protocol; rows without any run are left out." in text
+    runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert runs and all(run["params"]["variant"]["layer"] != "hopfield" for run in runs)
+    with pytest.raises(SystemExit):
+        run(load_script, monkeypatch, "--part", "bit_pattern", "--hopfield-max-bag-size", "0", "--out-dir", str(tmp_path))
+
+
+def test_the_bit_pattern_description_names_the_departures_from_table_10(load_script) -> None:
+    module = load_script(SCRIPT)
+    full, small = module.PROTOCOLS["full"][0], module.PROTOCOLS["small"][0]
+    assert module.table10_note(full) == "as in Hu et al. Table 10"
+    assert module.table10_note(small) == "Hu et al. Table 10: lr 0.001, 3 update steps, the rest as here"
+
+
 def test_grid_ties_go_to_the_lowest_validation_loss(load_script) -> None:
     module = load_script(SCRIPT)
     a, b, c = {"lr": 1}, {"lr": 2}, {"lr": 3}
@@ -162,4 +182,24 @@ def test_the_committed_benchmark_table_is_rebuilt_from_the_committed_run_record(
     hours = re.compile(r"Total training time of these runs:\s+[\d.]+ CPU-hours")
     assert hours.search(rebuilt).group() == hours.search(committed).group()
     assert rebuilt.split("### Test ROC-AUC", 1)[1] == committed.split("### Test ROC-AUC", 1)[1]
+    assert record.read_text() == before
+
+
+def test_the_committed_bit_pattern_table_is_rebuilt_from_the_committed_run_record(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command in the committed bit-pattern file's header, run with --render-only against results/runs/mil.jsonl,
+    writes the same tables and training time (nothing trained here)."""
+    record = ROOT / "results" / "runs" / "mil.jsonl"
+    before = record.read_text()
+    committed = (ROOT / "results" / "mil_bit_pattern.md").read_text()
+    command = shlex.split(re.search(r"\*\*Command:\*\* `(.*)`", committed).group(1))
+    assert command[:2] == ["python", "experiments/reproduce_mil.py"] and "--render-only" in command
+    module = load_script(SCRIPT)
+    monkeypatch.setattr(module, "run_unit", lambda unit: pytest.fail(f"--render-only must not train ({unit.key})"))
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT), *command[2:], "--cache", str(record), "--out-dir", str(tmp_path)])
+    module.main()
+    rebuilt = (tmp_path / "mil_bit_pattern.md").read_text()
+    hours = re.compile(r"Total training time of these runs:\s+[\d.]+ CPU-hours")
+    assert hours.search(rebuilt).group() == hours.search(committed).group()
+    assert rebuilt.split("### ", 1)[1] == committed.split("### ", 1)[1]
+    assert "(n=" not in committed  # every cell holds all of the protocol's seeds
     assert record.read_text() == before
