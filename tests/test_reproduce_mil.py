@@ -14,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "reproduce_mil.py"
+#: the training-time line of a results file (the rebuild tests compare it)
+HOURS = re.compile(r"Total training time of these runs:\s+[\d.]+ CPU-hours")
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -179,8 +181,7 @@ def test_the_committed_benchmark_table_is_rebuilt_from_the_committed_run_record(
     module.main()
     committed = (ROOT / "results" / name).read_text()
     rebuilt = (tmp_path / name).read_text()
-    hours = re.compile(r"Total training time of these runs:\s+[\d.]+ CPU-hours")
-    assert hours.search(rebuilt).group() == hours.search(committed).group()
+    assert HOURS.search(rebuilt).group() == HOURS.search(committed).group()
     assert rebuilt.split("### Test ROC-AUC", 1)[1] == committed.split("### Test ROC-AUC", 1)[1]
     assert record.read_text() == before
 
@@ -198,8 +199,7 @@ def test_the_committed_bit_pattern_table_is_rebuilt_from_the_committed_run_recor
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), *command[2:], "--cache", str(record), "--out-dir", str(tmp_path)])
     module.main()
     rebuilt = (tmp_path / "mil_bit_pattern.md").read_text()
-    hours = re.compile(r"Total training time of these runs:\s+[\d.]+ CPU-hours")
-    assert hours.search(rebuilt).group() == hours.search(committed).group()
+    assert HOURS.search(rebuilt).group() == HOURS.search(committed).group()
     assert rebuilt.split("### ", 1)[1] == committed.split("### ", 1)[1]
     assert "(n=" not in committed  # every cell holds all of the protocol's seeds
     assert record.read_text() == before
