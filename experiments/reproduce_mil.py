@@ -2,7 +2,7 @@
 
     python experiments/reproduce_mil.py [--part {bit_pattern,benchmarks,all}] [--protocol {full,reduced,small}]
                                         [--workers 2] [--budget-minutes M] [--cache results/runs/mil.jsonl]
-                                        [--seeds N] [--hopfield-max-bag-size N] [--out-dir results] [--quick]
+                                        [--seeds N] [--hopfield-max-bag-size N [KIND=N ...]] [--out-dir results] [--quick]
 
 Writes ``results/mil_bit_pattern.md`` and ``results/mil_benchmarks.md``. Every training run (one
 dataset/setting, model variant, fold and seed) is recorded as one JSON line in ``--cache`` (the run
@@ -95,6 +95,29 @@ def hopfield_variants(layers: tuple[str, ...]) -> list[Variant]:
     return rows
 
 
+#: the first words of the Hopfield row names, as ``--hopfield-max-bag-size KIND=N`` takes them
+HOPFIELD_KINDS = ("dense", "sparse", "entmax", "footprint")
+
+
+def parse_bag_limits(tokens: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]]:
+    """``["100", "footprint=50"]`` → ``(100, (("footprint", 50),))``; ValueError naming the bad token."""
+    size: int | None = None
+    by_kind: dict[str, int] = {}
+    for token in tokens:
+        kind, _, value = token.rpartition("=")
+        if kind and kind not in HOPFIELD_KINDS:
+            raise ValueError(f"--hopfield-max-bag-size: the kind in {token!r} must be one of {', '.join(HOPFIELD_KINDS)}")
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"--hopfield-max-bag-size: {token!r} must be N or KIND=N with N ≥ 1")
+        if (kind in by_kind) if kind else (size is not None):
+            raise ValueError(f"--hopfield-max-bag-size: {token!r} repeats a limit already given")
+        if kind:
+            by_kind[kind] = int(value)
+        else:
+            size = int(value)
+    return size, tuple(by_kind.items())
+
+
 def bit_pattern_variants(layers: tuple[str, ...] = ("hopfield", "hopfield_pooling", "attention", "gated_attention")) -> list[Variant]:
     """The bit-pattern rows of the given layers (Hopfield rows per separation/similarity, then the attention baselines)."""
     hopfield = hopfield_variants(tuple(layer for layer in ("hopfield", "hopfield_pooling") if layer in layers))
@@ -131,6 +154,24 @@ class BitPatternProtocol:
     layers: tuple[str, ...] = ("hopfield", "hopfield_pooling", "attention", "gated_attention")
     #: run the ``Hopfield`` rows (self-association over the whole bag) only for bags up to this size (None: all)
     hopfield_max_bag_size: int | None = None
+    #: per-row exceptions to ``hopfield_max_bag_size``: (kind, size) with kind the row's first word (e.g. "footprint")
+    hopfield_max_bag_size_by_kind: tuple[tuple[str, int], ...] = ()
+
+    def hopfield_limit(self, variant: Variant) -> int | None:
+        """The largest bag a row is run on (None: every bag); only ``Hopfield`` rows are limited."""
+        if variant.layer != "hopfield":
+            return None
+        return dict(self.hopfield_max_bag_size_by_kind).get(variant.name.split()[0], self.hopfield_max_bag_size)
+
+    def hopfield_limits_text(self, long: bool = False) -> str:
+        """``"bags ≤ 100 (footprint ≤ 50)"``, or with ``long`` ``"bags of up to 100 instances (footprint: up to 50)"``."""
+        if self.hopfield_max_bag_size is None:
+            text = "bags of any size" if long else "all bags"
+        else:
+            text = f"bags of up to {self.hopfield_max_bag_size} instances" if long else f"bags ≤ {self.hopfield_max_bag_size}"
+        if self.hopfield_max_bag_size_by_kind:
+            text += " (" + ", ".join(f"{kind}: up to {size}" if long else f"{kind} ≤ {size}" for kind, size in self.hopfield_max_bag_size_by_kind) + ")"
+        return text
 
     def settings(self) -> list[tuple[str, int, int]]:
         """(table, bag size, positives per positive bag)."""
@@ -379,11 +420,15 @@ def _init_worker() -> None:
 
 # ---------------------------------------------------------------------- the protocol's units
 def bit_pattern_units(protocol: BitPatternProtocol) -> Iterator[tuple[tuple[str, int, int], Variant, Unit]]:
-    shared = {k: v for k, v in asdict(protocol).items() if k not in ("bag_sizes", "sparsity_bag_size", "sparsities", "seeds", "layers", "hopfield_max_bag_size")}
-    limit = protocol.hopfield_max_bag_size
+    shared = {
+        k: v
+        for k, v in asdict(protocol).items()
+        if k not in ("bag_sizes", "sparsity_bag_size", "sparsities", "seeds", "layers", "hopfield_max_bag_size", "hopfield_max_bag_size_by_kind")
+    }
     for setting in protocol.settings():
         for variant in bit_pattern_variants(protocol.layers):
-            if variant.layer == "hopfield" and limit is not None and setting[1] > limit:
+            limit = protocol.hopfield_limit(variant)
+            if limit is not None and setting[1] > limit:
                 continue
             for seed in protocol.seeds:
                 params = {**shared, "bag_size": setting[1], "num_positive": setting[2], "variant": asdict(variant), "seed": seed}
@@ -595,8 +640,8 @@ Footprint rows: {"included" if footprint else "not included (the `footprint` sim
         rows = [[v.name] + [_cell(scores[s, v.name], len(protocol.seeds)) for s in settings] for v in variants]
         kept = [row for row in rows if any(cell != "—" for cell in row[1:])]
         note = None
-        if "hopfield" in protocol.layers and protocol.hopfield_max_bag_size is not None:
-            note = f"`Hopfield` rows (self-association over the bag) are run only for bags of up to {protocol.hopfield_max_bag_size} instances in this protocol"
+        if "hopfield" in protocol.layers and (protocol.hopfield_max_bag_size is not None or protocol.hopfield_max_bag_size_by_kind):
+            note = f"`Hopfield` rows (self-association over the bag) are run only for {protocol.hopfield_limits_text(long=True)} in this protocol"
             note += "; rows without any run are left out." if len(kept) < len(rows) else "."
         results.add_table(headers, kept, title=title, note=note)
     results.write(out)
@@ -739,9 +784,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=None, help="use only the protocol's first N seeds (the runs of the others stay cached)")
     parser.add_argument(
         "--hopfield-max-bag-size",
-        type=int,
+        nargs="+",
         default=None,
-        help="bit patterns: run the Hopfield rows (self-association over the bag) only for bags up to this size (default: the protocol's; the recorded runs keep their keys)",
+        metavar="N or KIND=N",
+        help="bit patterns: run the Hopfield rows (self-association over the bag) only for bags up to N instances, "
+        f"and the row of a KIND ({', '.join(HOPFIELD_KINDS)}) only up to its own N, e.g. `100 footprint=50` "
+        "(default: the protocol's; the recorded runs keep their keys)",
     )
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=None, help="benchmark datasets to run and tabulate (default: the protocol's)")
     parser.add_argument(
@@ -762,10 +810,12 @@ def main() -> None:
         bench_protocol = replace(bench_protocol, seeds=bench_protocol.seeds[: args.seeds])
         name = f"{name}, first {args.seeds} seed(s)"
     if args.hopfield_max_bag_size is not None:
-        if args.hopfield_max_bag_size < 1:
-            parser.error(f"--hopfield-max-bag-size must be ≥ 1; got {args.hopfield_max_bag_size}")
-        bit_protocol = replace(bit_protocol, hopfield_max_bag_size=args.hopfield_max_bag_size)
-        name = f"{name}, Hopfield rows for bags ≤ {args.hopfield_max_bag_size}"
+        try:
+            size, by_kind = parse_bag_limits(args.hopfield_max_bag_size)
+        except ValueError as error:
+            parser.error(str(error))
+        bit_protocol = replace(bit_protocol, hopfield_max_bag_size=size, hopfield_max_bag_size_by_kind=by_kind)
+        name = f"{name}, Hopfield rows for {bit_protocol.hopfield_limits_text()}"
     if args.datasets is not None:
         bench_protocol = replace(bench_protocol, datasets=tuple(args.datasets))
     if args.selection is not None and args.selection != bench_protocol.selection:

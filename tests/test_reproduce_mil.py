@@ -203,3 +203,46 @@ def test_the_committed_bit_pattern_table_is_rebuilt_from_the_committed_run_recor
     assert rebuilt.split("### ", 1)[1] == committed.split("### ", 1)[1]
     assert "(n=" not in committed  # every cell holds all of the protocol's seeds
     assert record.read_text() == before
+
+
+def test_hopfield_bag_limits_per_kind_drop_only_that_row_and_keep_the_keys(load_script) -> None:
+    module = load_script(SCRIPT)
+    assert module.parse_bag_limits(["100", "footprint=50"]) == (100, (("footprint", 50),))
+    assert module.parse_bag_limits(["sparse=7"]) == (None, (("sparse", 7),))
+    for bad, words in ((["0"], "N ≥ 1"), (["x"], "N ≥ 1"), (["cosine=5"], "must be one of"), (["5", "6"], "repeats"), (["dense=5", "dense=6"], "repeats"), (["dense=-1"], "N ≥ 1")):
+        with pytest.raises(ValueError, match=words):
+            module.parse_bag_limits(bad)
+    everything = module.BitPatternProtocol(bag_sizes=(10, 30), sparsities=(), seeds=(0,))
+    limited = replace(everything, hopfield_max_bag_size=30, hopfield_max_bag_size_by_kind=(("dense", 10),))
+    all_units = {(setting, variant.name): unit.key for setting, variant, unit in module.bit_pattern_units(everything)}
+    kept = {(setting, variant.name): unit.key for setting, variant, unit in module.bit_pattern_units(limited)}
+    assert set(all_units) - set(kept) == {(("bag size", 30, 1), "dense Hopfield")}
+    assert all(all_units[k] == key for k, key in kept.items())
+    assert limited.hopfield_limits_text() == "bags ≤ 30 (dense ≤ 10)"
+    assert limited.hopfield_limits_text(long=True) == "bags of up to 30 instances (dense: up to 10)"
+
+
+def test_a_per_kind_limit_from_the_command_line_leaves_that_rows_larger_bags_empty(tmp_path: Path, load_script, monkeypatch: pytest.MonkeyPatch) -> None:
+    run(
+        load_script,
+        monkeypatch,
+        "--part",
+        "bit_pattern",
+        "--hopfield-max-bag-size",
+        "10",
+        "sparse=5",
+        "entmax=5",
+        "footprint=5",
+        "--out-dir",
+        str(tmp_path),
+        "--cache",
+        str(tmp_path / "runs.jsonl"),
+    )
+    text = (tmp_path / "mil_bit_pattern.md").read_text()
+    assert "Hopfield rows for bags ≤ 10 (sparse ≤ 5, entmax ≤ 5, footprint ≤ 5)`" in text
+    assert "| dense Hopfield |" in text and "| sparse Hopfield |" not in text  # sparse has no bag of ≤ 5 instances
+    assert "only for bags of up to 10 instances (sparse: up to 5, entmax: up to 5, footprint: up to 5) in this protocol" in text
+    runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert {r["params"]["variant"]["name"] for r in runs if r["params"]["variant"]["layer"] == "hopfield"} == {"dense Hopfield"}
+    with pytest.raises(SystemExit):
+        run(load_script, monkeypatch, "--part", "bit_pattern", "--hopfield-max-bag-size", "10", "cosine=5", "--out-dir", str(tmp_path))
