@@ -104,8 +104,8 @@ def parse_bag_limits(tokens: list[str]) -> tuple[int | None, tuple[tuple[str, in
     size: int | None = None
     by_kind: dict[str, int] = {}
     for token in tokens:
-        kind, _, value = token.rpartition("=")
-        if kind and kind not in HOPFIELD_KINDS:
+        kind, sep, value = token.rpartition("=")
+        if sep and kind not in HOPFIELD_KINDS:
             raise ValueError(f"--hopfield-max-bag-size: the kind in {token!r} must be one of {', '.join(HOPFIELD_KINDS)}")
         if not value.isdigit() or int(value) < 1:
             raise ValueError(f"--hopfield-max-bag-size: {token!r} must be N or KIND=N with N ≥ 1")

@@ -209,7 +209,15 @@ def test_hopfield_bag_limits_per_kind_drop_only_that_row_and_keep_the_keys(load_
     module = load_script(SCRIPT)
     assert module.parse_bag_limits(["100", "footprint=50"]) == (100, (("footprint", 50),))
     assert module.parse_bag_limits(["sparse=7"]) == (None, (("sparse", 7),))
-    for bad, words in ((["0"], "N ≥ 1"), (["x"], "N ≥ 1"), (["cosine=5"], "must be one of"), (["5", "6"], "repeats"), (["dense=5", "dense=6"], "repeats"), (["dense=-1"], "N ≥ 1")):
+    for bad, words in (
+        (["0"], "N ≥ 1"),
+        (["x"], "N ≥ 1"),
+        (["cosine=5"], "must be one of"),
+        (["=5"], "must be one of"),
+        (["5", "6"], "repeats"),
+        (["dense=5", "dense=6"], "repeats"),
+        (["dense=-1"], "N ≥ 1"),
+    ):
         with pytest.raises(ValueError, match=words):
             module.parse_bag_limits(bad)
     everything = module.BitPatternProtocol(bag_sizes=(10, 30), sparsities=(), seeds=(0,))
