@@ -84,19 +84,17 @@ class Variant:
     similarity: str = "dot"
 
 
+#: the Hopfield rows' kinds (their names' first word, as ``--hopfield-max-bag-size KIND=N`` takes them):
+#: kind → (separation, similarity)
+HOPFIELD_ROWS = {"dense": ("softmax", "dot"), "sparse": ("sparsemax", "dot"), "entmax": ("entmax15", "dot"), "footprint": ("softmax", "footprint")}
+HOPFIELD_KINDS = tuple(HOPFIELD_ROWS)
+
+
 def hopfield_variants(layers: tuple[str, ...]) -> list[Variant]:
     """Dense, sparse and entmax rows per layer, plus footprint rows when that similarity is registered."""
-    rows = []
-    for layer in layers:
-        label = {"hopfield": "Hopfield", "hopfield_pooling": "HopfieldPooling"}[layer]
-        rows += [Variant(f"{kind} {label}", layer, separation) for kind, separation in (("dense", "softmax"), ("sparse", "sparsemax"), ("entmax", "entmax15"))]
-        if "footprint" in SIMILARITIES:
-            rows.append(Variant(f"footprint {label}", layer, "softmax", "footprint"))
-    return rows
-
-
-#: the first words of the Hopfield row names, as ``--hopfield-max-bag-size KIND=N`` takes them
-HOPFIELD_KINDS = ("dense", "sparse", "entmax", "footprint")
+    label = {"hopfield": "Hopfield", "hopfield_pooling": "HopfieldPooling"}
+    kinds = {kind: row for kind, row in HOPFIELD_ROWS.items() if row[1] in SIMILARITIES}
+    return [Variant(f"{kind} {label[layer]}", layer, separation, similarity) for layer in layers for kind, (separation, similarity) in kinds.items()]
 
 
 def parse_bag_limits(tokens: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]]:
