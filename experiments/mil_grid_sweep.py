@@ -2,6 +2,7 @@
 
     python experiments/mil_grid_sweep.py [--datasets ucsb] [--models sparse footprint] [--seeds 3]
                                          [--workers 2] [--budget-minutes M] [--render-only] [--quick]
+                                         [--accelerator {cpu,gpu,auto}]
 
 The benchmark protocol of ``reproduce_mil.py`` (``--protocol full``) picks one configuration of its grid by the
 validation ROC-AUC of fold 1 and reports only that configuration. This script trains *every* grid point on every
@@ -71,7 +72,7 @@ def write_sweep(protocol: rm.BenchmarkProtocol, variants: list[rm.Variant], cach
     seeds = len(protocol.seeds)
     summary: list[list[object]] = []
     details: list[tuple[str, list[list[object]]]] = []
-    seconds = 0.0
+    hours = rm.TrainingTime()
     for dataset in protocol.datasets:
         for variant in variants:
             grid = rm.grid_results(protocol, dataset, variant, cache)
@@ -79,7 +80,8 @@ def write_sweep(protocol: rm.BenchmarkProtocol, variants: list[rm.Variant], cach
             points = []  # (config, fold-1 validation AUC of the grid run, per-seed test means, their mean)
             for index, config in enumerate(protocol.configs()):
                 folds = rm.seed_folds(protocol, dataset, variant, config, cache)
-                seconds += sum(r["seconds"] for seed in folds for r in seed if r is not None)
+                for r in (r for seed in folds for r in seed if r is not None):
+                    hours.add(r)
                 validation = grid[index][0]["best_val"] if grid is not None else math.nan
                 means = rm.seed_means(folds)
                 points.append((config, validation, means, float(np.mean(means)) if means else math.nan))
@@ -113,7 +115,7 @@ and initialisation; `python experiments/reproduce_mil.py` shares these runs thro
 **The best grid point is chosen on the test folds**: its value is an optimistic bound on what any selection rule
 over this grid reaches under this protocol (the largest of {len(protocol.configs())} noisy means is biased upwards), not a result to
 compare with the papers. When even that bound is below a paper's mean, the gap is not a selection failure.
-Total training time of these runs: {seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU).
+Total training time of these runs: {hours.text()}.
 {rm.CACHE_NOTE}
 """,
     )
@@ -149,6 +151,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="run record (default results/runs/mil.jsonl; with --quick a temporary file)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "mil_grid_sweep.md")
     parser.add_argument("--render-only", action="store_true", help="write the tables from the run record without training")
+    rm.add_accelerator_argument(parser)
     args = parser.parse_args()
     started = datetime.datetime.now().astimezone()
     known = {v.name: v for v in rm.benchmark_variants()}
@@ -157,6 +160,7 @@ def main() -> None:
         parser.error(f"--models: unknown {unknown}; choose from {sorted(known)}")
     if args.seeds < 1:
         parser.error(f"--seeds must be ≥ 1; got {args.seeds}")
+    rm.check_accelerator(parser, args.accelerator)
     protocol = QUICK if args.quick else rm.PROTOCOLS["full"][1]
     datasets = protocol.datasets if args.quick else tuple(args.datasets)
     protocol = replace(protocol, datasets=datasets, seeds=protocol.seeds[: args.seeds])
@@ -167,9 +171,9 @@ def main() -> None:
     if not args.render_only:
         deadline = time.time() + 60 * args.budget_minutes
         workers = 1 if args.quick else args.workers
-        rm.run_pending(sweep_units(protocol, variants), cache, workers, deadline)
+        rm.run_pending(sweep_units(protocol, variants), cache, workers, deadline, accelerator=args.accelerator)
         ties = [u for d in protocol.datasets for v in variants for u in rm.tie_units(protocol, d, v, cache)]
-        rm.run_pending(ties, cache, workers, deadline, require="val_loss")
+        rm.run_pending(ties, cache, workers, deadline, require="val_loss", accelerator=args.accelerator)
     write_sweep(protocol, variants, cache, args.out, started)
 
 

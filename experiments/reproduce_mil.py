@@ -3,6 +3,7 @@
     python experiments/reproduce_mil.py [--part {bit_pattern,benchmarks,all}] [--protocol {full,reduced,small}]
                                         [--workers 2] [--budget-minutes M] [--cache results/runs/mil.jsonl]
                                         [--seeds N] [--hopfield-max-bag-size N [KIND=N ...]] [--out-dir results] [--quick]
+                                        [--accelerator {cpu,gpu,auto}]
 
 Writes ``results/mil_bit_pattern.md`` and ``results/mil_benchmarks.md``. Every training run (one
 dataset/setting, model variant, fold and seed) is recorded as one JSON line in ``--cache`` (the run
@@ -23,6 +24,9 @@ cross-validation, 10 % of each training part held out for validation, early stop
 ROC-AUC and testing the best validation epoch; the hyperparameter grid is searched on the first fold
 (first seed) only, then every fold is trained with each seed (a new fold assignment and
 initialisation per seed); ROC-AUC: mean over folds per seed, mean ± std over seeds.
+
+``--accelerator gpu`` trains each run on the GPU (Lightning's accelerator; the run keys do not change, each
+new run records the device it trained on, and the tables state the CPU- and GPU-hours separately).
 """
 
 from __future__ import annotations
@@ -308,7 +312,8 @@ def _fit_and_test(
     monitor: str,
     threshold: float | None,
     tie_break: str | None = None,
-) -> dict[str, float]:
+    accelerator: str = "cpu",
+) -> dict[str, Any]:
     """Fit with early stopping on ``monitor`` (ties on it broken by the logged ``tie_break`` metric, smaller better,
     when given), then validate and test the best checkpoint. ``best_val`` is ``monitor`` at that checkpoint."""
     import torch
@@ -328,7 +333,7 @@ def _fit_and_test(
         stopping = EarlyStopping(monitor=watched, mode="max", patience=patience, stopping_threshold=threshold)
         trainer = Trainer(
             max_epochs=max_epochs,
-            accelerator="cpu",
+            accelerator=accelerator,
             devices=1,
             logger=False,
             callbacks=[*ranking, checkpoint, stopping],
@@ -347,11 +352,36 @@ def _fit_and_test(
         "test_accuracy": test["test_accuracy"],
         "test_auroc": test["test_auroc"],
         "epochs": trainer.current_epoch,
+        "device": device_name(trainer.strategy.root_device),
     }
 
 
-def run_unit(unit: Unit) -> dict[str, Any]:
-    """Train and test one unit; returns its metrics and wall time."""
+def device_name(device: Any) -> str:
+    """``"cpu"``, or the GPU's name (e.g. ``"cuda: NVIDIA H100 80GB HBM3"``) for a CUDA device."""
+    import torch
+
+    device = torch.device(device)
+    return f"cuda: {torch.cuda.get_device_name(device)}" if device.type == "cuda" else device.type
+
+
+class TrainingTime:
+    """The training time of recorded runs, per device: runs recorded without a device trained on the CPU."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def add(self, result: dict[str, Any]) -> None:
+        self.seconds[result.get("device", "cpu")] += result["seconds"]
+
+    def text(self) -> str:
+        """``"7.88 CPU-hours (one thread per run; 2-core CPU)"``, then ``"and 0.50 GPU-hours (cuda: …)"`` per GPU."""
+        parts = [f"{self.seconds.get('cpu', 0.0) / 3600:.2f} CPU-hours (one thread per run; 2-core CPU)"]
+        parts += [f"{seconds / 3600:.2f} GPU-hours ({device})" for device, seconds in sorted(self.seconds.items()) if device != "cpu"]
+        return " and ".join(parts)
+
+
+def run_unit(unit: Unit, accelerator: str = "cpu") -> dict[str, Any]:
+    """Train and test one unit on ``accelerator`` (Lightning's: cpu, gpu, auto); returns its metrics, device and wall time."""
     from lightning.pytorch import seed_everything
 
     from hopfield_layers.data.mil import BitPatternDataModule, MILBenchmarkDataModule
@@ -376,7 +406,16 @@ def run_unit(unit: Unit) -> dict[str, Any]:
         pooling = _pooling(variant, p["num_heads"], p["head_dim"], p["scaling"], p["update_steps"], p["dropout"], p["attention_hidden"])
         network = MILNetwork(p["num_bits"], pooling, embedding_sizes=tuple(p["embedding"]), bag_size=p["bag_size"])
         result = _fit_and_test(
-            network, data, lr=p["lr"], weight_decay=0.01, lr_decay=None, max_epochs=p["max_epochs"], patience=p["patience"], monitor="val_accuracy", threshold=1.0
+            network,
+            data,
+            lr=p["lr"],
+            weight_decay=0.01,
+            lr_decay=None,
+            max_epochs=p["max_epochs"],
+            patience=p["patience"],
+            monitor="val_accuracy",
+            threshold=1.0,
+            accelerator=accelerator,
         )
     else:
         data = MILBenchmarkDataModule(p["dataset"], fold=p["fold"], num_folds=p["num_folds"], split_seed=p["seed"], batch_size=p["batch_size"])
@@ -394,6 +433,7 @@ def run_unit(unit: Unit) -> dict[str, Any]:
             monitor="val_auroc",
             threshold=None,
             tie_break="val_loss" if p.get("selection", "auroc") == "auroc_then_loss" else None,
+            accelerator=accelerator,
         )
     return {**result, "seconds": time.perf_counter() - start}
 
@@ -463,8 +503,8 @@ class Cache:
         self._results[unit.key] = result
 
 
-def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float, require: str | None = None) -> int:
-    """Run the uncached units (in ``workers`` processes) until ``deadline``; returns how many ran.
+def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float, require: str | None = None, accelerator: str = "cpu") -> int:
+    """Run the uncached units (in ``workers`` processes, on ``accelerator``) until ``deadline``; returns how many ran.
 
     ``require``: also re-run cached units whose result lacks this entry (``val_loss`` was not recorded before
     it was needed to break ties); runs are deterministic (same seed, one thread), so a re-run reproduces the
@@ -484,7 +524,7 @@ def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float, 
             for unit in pending:
                 if time.time() >= deadline:
                     break
-                cache.put(unit, run_unit(unit))
+                cache.put(unit, run_unit(unit, accelerator))
                 done += 1
         finally:
             torch.set_num_threads(threads)
@@ -498,7 +538,7 @@ def run_pending(units: list[Unit], cache: Cache, workers: int, deadline: float, 
                 unit = next(queue, None)
                 if unit is None:
                     break
-                running[pool.submit(run_unit, unit)] = unit
+                running[pool.submit(run_unit, unit, accelerator)] = unit
             if not running:
                 return done
             finished, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
@@ -597,12 +637,12 @@ def table10_note(protocol: BitPatternProtocol) -> str:
 
 def write_bit_pattern(protocol: BitPatternProtocol, cache: Cache, out: Path, started: datetime.datetime, protocol_name: str) -> None:
     scores: dict[tuple[tuple[str, int, int], str], list[float]] = defaultdict(list)
-    seconds = 0.0
+    hours = TrainingTime()
     for setting, variant, unit in bit_pattern_units(protocol):
         result = cache.get(unit)
         if result is not None:
             scores[setting, variant.name].append(result["test_accuracy"])
-            seconds += result["seconds"]
+            hours.add(result)
     footprint = "footprint" in SIMILARITIES
     table10 = table10_note(protocol)
     results = ResultsFile(
@@ -618,7 +658,7 @@ head. Hopfield rows: AdamW lr {protocol.lr:g}, batch {protocol.batch_size}, β =
 {protocol.update_steps} update step(s), dropout {protocol.dropout} on the association weights ({table10}); `Hopfield` rows flatten the per-instance outputs. Attention rows: the (gated) attention pooling of Ilse et al. (2018), attention size
 {protocol.attention_hidden}, softmax, same optimiser. Training: at most {protocol.max_epochs} epochs, early stopping on validation accuracy
 (patience {protocol.patience}, stop at 100 %); **test accuracy** of the best validation epoch, mean ± std over the seeds.
-Protocol {protocol_name}. Total training time of these runs: {seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU).
+Protocol {protocol_name}. Total training time of these runs: {hours.text()}.
 {CACHE_NOTE}
 The papers' bit-pattern accuracies are not listed: only their setup is used. The whole protocol of the issue (bag sizes
 20–300, sparsities 1–50 %, 10 seeds, 30 epochs, Table 10 hyperparameters):
@@ -674,7 +714,7 @@ def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, start
     variants = benchmark_variants()
     table: dict[tuple[str, str], list[float]] = {}
     selection: list[list[object]] = []  # rows of the configurations table
-    seconds = 0.0  # of this protocol's runs: the whole grid and the chosen configurations' folds × seeds
+    hours = TrainingTime()  # of this protocol's runs: the whole grid and the chosen configurations' folds × seeds
     for dataset in protocol.datasets:
         for variant in variants:
             grid = grid_results(protocol, dataset, variant, cache)
@@ -682,7 +722,8 @@ def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, start
             if grid is None:
                 selection.append([dataset, variant.name, "grid incomplete", "—", "—", "—"])
             else:
-                seconds += sum(result["seconds"] for result, _ in grid)
+                for result, _ in grid:
+                    hours.add(result)
                 tied = tied_at_best(grid)
                 chosen = next((result for result, c in tied if c == config), None)
                 loss = "—" if chosen is None or len(tied) == 1 else f"{chosen['val_loss']:.4f}"
@@ -692,7 +733,9 @@ def write_benchmarks(protocol: BenchmarkProtocol, cache: Cache, out: Path, start
             if config is not None:
                 folds_per_seed = seed_folds(protocol, dataset, variant, config, cache)
                 for s, folds in enumerate(folds_per_seed):  # the first seed's fold 1 is the grid run, counted above
-                    seconds += sum(r["seconds"] for fold, r in enumerate(folds) if r is not None and not (fold == 0 and s == 0))
+                    for fold, r in enumerate(folds):
+                        if r is not None and not (fold == 0 and s == 0):
+                            hours.add(r)
                 per_seed = seed_means(folds_per_seed)
             table[dataset, variant.name] = per_seed
     grid_text = ", ".join(f"{name} ∈ {{{', '.join(str(list(v)) if isinstance(v, tuple) else f'{v:g}' for v in values)}}}" for name, values in protocol.grid)
@@ -712,7 +755,7 @@ the best validation epoch{EPOCH_TIES[protocol.selection]}. Grid ({len(protocol.c
 ROC-AUC; ties by the validation loss of the best checkpoint): {grid_text} (`heads_dim` = (heads, head size); `embedding` = widths of the embedding layers). Then every
 fold is trained with each seed (seed = fold assignment and initialisation). Cells: mean over the folds per seed,
 mean ± std over the seeds. Paper columns are the papers' reported means. Total training time of these runs:
-{seconds / 3600:.2f} CPU-hours (one thread per run; 2-core CPU). The whole protocol (10 folds, 5 seeds, 50 epochs, the
+{hours.text()}. The whole protocol (10 folds, 5 seeds, 50 epochs, the
 {len(PROTOCOLS["full"][1].configs())}-point grid): `python experiments/reproduce_mil.py --part benchmarks --protocol full`.
 {CACHE_NOTE}
 """,
@@ -763,6 +806,24 @@ mean ± std over the seeds. Paper columns are the papers' reported means. Total 
 
 
 # ---------------------------------------------------------------------- main
+def add_accelerator_argument(parser: argparse.ArgumentParser) -> None:
+    """``--accelerator {cpu,gpu,auto}`` (shared with ``mil_grid_sweep.py``); check it with :func:`check_accelerator`."""
+    parser.add_argument(
+        "--accelerator",
+        choices=("cpu", "gpu", "auto"),
+        default="cpu",
+        help="where each run trains (Lightning's accelerator; default cpu). With one GPU use --workers 1: the runs are small, and parallel processes would share it",
+    )
+
+
+def check_accelerator(parser: argparse.ArgumentParser, accelerator: str) -> None:
+    """Refuse ``gpu`` without a CUDA device before any run starts (a worker would fail on every run)."""
+    import torch
+
+    if accelerator == "gpu" and not torch.cuda.is_available():
+        parser.error("--accelerator gpu needs a CUDA device; torch.cuda.is_available() is False here (use cpu or auto)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("bit_pattern", "benchmarks", "all"), default="all")
@@ -797,7 +858,9 @@ def main() -> None:
         help="what every benchmark run's best checkpoint and early stopping go by (default: the protocol's); "
         "auroc_then_loss breaks ties on the validation ROC-AUC by the validation loss",
     )
+    add_accelerator_argument(parser)
     args = parser.parse_args()
+    check_accelerator(parser, args.accelerator)
     started = datetime.datetime.now().astimezone()
     name = "quick" if args.quick else args.protocol
     bit_protocol, bench_protocol = PROTOCOLS[name]
@@ -827,13 +890,13 @@ def main() -> None:
     deadline = time.time() + 60 * args.budget_minutes if not args.render_only else 0.0
 
     if args.part in ("bit_pattern", "all"):
-        run_pending([unit for _, _, unit in bit_pattern_units(bit_protocol)], cache, workers, deadline)
+        run_pending([unit for _, _, unit in bit_pattern_units(bit_protocol)], cache, workers, deadline, accelerator=args.accelerator)
         write_bit_pattern(bit_protocol, cache, args.out_dir / "mil_bit_pattern.md", started, label)
     if args.part in ("benchmarks", "all"):
         grid = [grid_unit(bench_protocol, d, v, c) for d in bench_protocol.datasets for v in benchmark_variants() for c in bench_protocol.configs()]
-        run_pending(grid, cache, workers, deadline)
+        run_pending(grid, cache, workers, deadline, accelerator=args.accelerator)
         ties = [u for d in bench_protocol.datasets for v in benchmark_variants() for u in tie_units(bench_protocol, d, v, cache)]
-        run_pending(ties, cache, workers, deadline, require="val_loss")
+        run_pending(ties, cache, workers, deadline, require="val_loss", accelerator=args.accelerator)
         final = []
         for dataset in bench_protocol.datasets:
             for variant in benchmark_variants():
@@ -842,7 +905,7 @@ def main() -> None:
                     final += [
                         Unit("benchmarks", benchmark_params(bench_protocol, dataset, variant, config, f, s)) for s in bench_protocol.seeds for f in range(bench_protocol.num_folds)
                     ]
-        run_pending(final, cache, workers, deadline)
+        run_pending(final, cache, workers, deadline, accelerator=args.accelerator)
         write_benchmarks(bench_protocol, cache, args.benchmarks_out or args.out_dir / "mil_benchmarks.md", started, label)
 
 

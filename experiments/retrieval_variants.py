@@ -63,10 +63,11 @@ sys.path.insert(0, str(ROOT / "experiments"))
 from bench_layers import time_interleaved  # noqa: E402  (the timing helper of the layer benchmark)
 
 PARTS = ("mixed", "hard", "ablation", "speed", "memory")
-#: Groups of runs whose count ``Config.part_seeds`` can set ("mnist": the MNIST rows of "hard"; "ablation-later":
-#: the later ablation rows, overriding "ablation" there; "mixed@N": the mixed table at N stored patterns only,
-#: overriding "mixed" there; "mixed@N(.8,0,0)": one setting of that table, in the paper's notation).
-SEED_PARTS = ("mixed", "hard", "mnist", "ablation", "ablation-later")
+#: Groups of runs whose count ``Config.part_seeds`` can set ("mnist": the MNIST rows of "hard"; "mnist-scaled-lr":
+#: the MNIST row of A-Hop with the scaled learning rate, overriding "mnist" there; "ablation-later": the later
+#: ablation rows, overriding "ablation" there; "mixed@N": the mixed table at N stored patterns only, overriding
+#: "mixed" there; "mixed@N(.8,0,0)": one setting of that table, in the paper's notation).
+SEED_PARTS = ("mixed", "hard", "mnist", "mnist-scaled-lr", "ablation", "ablation-later")
 _SIZED_SEED_PART = re.compile(r"mixed@(?P<count>[1-9][0-9]*)(?P<setting>\(.*\))?")
 
 MIXED = [
@@ -169,6 +170,9 @@ class Config:
     #: A-Hop's footprint memory budget in bytes (``Footprint(max_memory=...)``): 1 GiB keeps the sorted
     #: similarities of a training batch for the backward pass at d = 784, N = 2048 instead of sorting twice.
     footprint_memory: int = 2**30
+    #: where the runs train and evaluate (``"cpu"``, ``"cuda"``, ``"cuda:1"``, …); the patterns and variants are drawn on
+    #: the CPU (the same data on any device), and the speed and memory tables always measure the CPU
+    device: str = "cpu"
     mixed: list = field(default_factory=lambda: list(MIXED))
     hard: list = field(default_factory=lambda: list(HARD))
     ablations: list = field(default_factory=lambda: list(ALL_ABLATIONS))
@@ -228,9 +232,11 @@ def _fit(model, name: str, difficulty, cfg: Config, seed: int, train_samples: in
 def run_setting(source: str, count: int, difficulty, models: dict[str, dict], cfg: Config, seed: int, data_root: str | None) -> dict[str, dict]:
     """Train and evaluate ``models`` (label → A-Hop options, or ``{"model": name}``) on one seed of one setting."""
     torch.manual_seed(seed)
-    patterns = _patterns(source, count, cfg.dim, seed, data_root)
+    device = torch.device(cfg.device)
+    patterns = _patterns(source, count, cfg.dim, seed, data_root)  # drawn on the CPU: the same data on any device
     mask, noise, bias = difficulty
     test = make_variants(patterns, cfg.test_queries, mask=mask, noise=noise, bias=bias, generator=torch.Generator().manual_seed(TEST_SEED + seed))
+    test = tuple(t.to(device) for t in test)
     results = {}
     for label, options in models.items():
         options = dict(options)
@@ -240,15 +246,15 @@ def run_setting(source: str, count: int, difficulty, models: dict[str, dict], cf
         scale_lr = options.pop("scale_lr", False)
         start = time.perf_counter()
         if name == ORACLE:
-            model = BayesOracle(patterns, difficulty)
+            model = BayesOracle(patterns, difficulty).to(device)
         elif name == OPTIMUM:
-            model = build_model("A-Hop", patterns, max_memory=cfg.footprint_memory)
+            model = build_model("A-Hop", patterns, max_memory=cfg.footprint_memory).to(device)
             index, queries = make_variants(patterns, cfg.optimum_train, mask=mask, noise=noise, bias=bias, generator=torch.Generator().manual_seed(TRAIN_SEED + seed))
-            fit_footprint_optimum(model, index, queries, max_iter=cfg.optimum_max_iter)
+            fit_footprint_optimum(model, index.to(device), queries.to(device), max_iter=cfg.optimum_max_iter)
         else:
             if name == "A-Hop":
                 options.setdefault("max_memory", cfg.footprint_memory)
-            model = build_model(name, patterns, hidden=cfg.mlp_hidden, **options)
+            model = build_model(name, patterns, hidden=cfg.mlp_hidden, **options).to(device)
             _fit(model, name, difficulty, cfg, seed, train_samples, cfg.mnist_epochs if source == "mnist" else None, scale_lr)
         fitted = time.perf_counter()
         accuracy, error = evaluate(model, *test)
@@ -279,6 +285,7 @@ class Runs:
         "speed_rounds",
         "memory_size",
         "mnist_oracle",
+        "device",
     )
     #: fields that only MNIST runs depend on
     MNIST_ONLY = ("mnist_patterns", "mnist_epochs")
@@ -299,8 +306,10 @@ class Runs:
         names = [name for name in values if name not in self.SELECTING + self.OPTIMUM_ONLY] if fields is None else list(fields)
         return json.dumps({name: values[name] for name in names}, default=str)
 
-    def get_or_run(self, key: str, compute: Callable[[], dict], fields: tuple[str, ...] | None = None, refresh: bool = False) -> dict:
+    def get_or_run(self, key: str, compute: Callable[[], dict], fields: tuple[str, ...] | None = None, refresh: bool = False, device: str | None = None) -> dict:
         """The cached result of ``key`` under the settings ``fields``, computed (and saved) when missing or ``refresh``.
+
+        ``device``: where ``compute`` runs (default ``cfg.device``); a run off the CPU says so in its provenance.
 
         A computed result is stored with the machine and date it ran on (under :attr:`PROVENANCE`), and every
         result returned is counted in :attr:`provenance` so the report can say where its numbers come from.
@@ -308,7 +317,9 @@ class Runs:
         key = f"{key}|{self.fingerprint_of(fields)}"
         if refresh or key not in self.data:
             when = time.strftime("%Y-%m-%d", time.gmtime())
-            self.data[key] = {**compute(), self.PROVENANCE: {"hardware": hardware_summary(), "date": when}}
+            device = self.cfg.device if device is None else device
+            trained_on = "" if device == "cpu" else f"; runs on {device}"
+            self.data[key] = {**compute(), self.PROVENANCE: {"hardware": hardware_summary() + trained_on, "date": when}}
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.path.write_text(json.dumps(self.data, indent=1))
@@ -359,7 +370,8 @@ def seeds_of(cfg: Config, part: str, count: int | None = None, setting: tuple[fl
 def run_models(runs: Runs, part: str, source: str, count: int, difficulty, models: dict[str, dict], data_root: str | None, log) -> dict[str, list[dict]]:
     """All seeds of one setting: ``{label: [metrics of seed 0, ...]}``."""
     collected: dict[str, list[dict]] = {label: [] for label in models}
-    seeds = seeds_of(runs.cfg, "mnist" if source == "mnist" else part, count, difficulty)
+    # on MNIST the run groups are named "mnist…" ("hard-scaled-lr" → "mnist-scaled-lr", falling back to "mnist")
+    seeds = seeds_of(runs.cfg, part.replace("hard", "mnist", 1) if source == "mnist" else part, count, difficulty)
     for seed in range(seeds):
         key = "|".join(map(str, (part, source, count, difficulty, ",".join(models), seed)))
         start = time.perf_counter()
@@ -400,7 +412,7 @@ def speed_rows(runs: Runs, log, retime: bool = False) -> list[list[object]]:
     for dim in cfg.speed_dims:
         for count in cfg.speed_sizes:
             key = f"speed|{dim}|{count}|{cfg.speed_queries} queries|{cfg.speed_rounds} rounds"
-            rows += runs.get_or_run(key, partial(_speed_cell, cfg, dim, count, log), fields=(), refresh=retime)["rows"]
+            rows += runs.get_or_run(key, partial(_speed_cell, cfg, dim, count, log), fields=(), refresh=retime, device="cpu")["rows"]
     return rows
 
 
@@ -462,7 +474,7 @@ print(peak, peak - base, forward, total - forward, float(sim.weight.grad.abs().s
 
 def memory_row(runs: Runs, size: int, dim: int, retime: bool = False) -> list[object]:
     """The peak-memory row, measured in a fresh process; cached with the runs (``retime`` measures again)."""
-    return runs.get_or_run(f"memory|{size}|{dim}", partial(_memory_probe, size, dim), fields=(), refresh=retime)["row"]
+    return runs.get_or_run(f"memory|{size}|{dim}", partial(_memory_probe, size, dim), fields=(), refresh=retime, device="cpu")["row"]
 
 
 def _memory_probe(size: int, dim: int) -> dict[str, list[object]]:
@@ -525,10 +537,13 @@ def hard_table(runs: Runs, results: ResultsFile, data_root, log) -> None:
             collected |= run_models(runs, "hard-scaled-lr", source, count, (level, level, level), {SCALED_LR: {"model": "A-Hop", "scale_lr": True}}, data_root, log)
         paper = PAPER_HARD.get((source, level), {})
         setting = f"{'MNIST' if source == 'mnist' else 'random'} ({level}, {level}, {level})"
+        stated = seeds_of(cfg, "mnist" if source == "mnist" else "hard")  # the count the table's title states
         for name in sorted(collected, key=[*MODELS, SCALED_LR, OPTIMUM, ORACLE].index):  # A-Hop's variants right after it
             p_acc, p_err = paper.get(name, (None, None))
             cells = [_stat(collected[name], "accuracy"), "—" if p_acc is None else f"{p_acc:.3f}", _stat(collected[name], "error"), "—" if p_err is None else f"{p_err:.3f}"]
-            rows.append([setting, name, *cells])
+            runs_of_row = len(collected[name])
+            label = name if runs_of_row == stated else f"{name} ({runs_of_row} run{'s' if runs_of_row > 1 else ''})"
+            rows.append([setting, label, *cells])
         if not oracle:
             continue
         as_variance = (level, level**0.5, level)
@@ -639,6 +654,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", help="override Config fields (Python literals), e.g. epochs=20 'mixed=[(0.8, 0, 0)]'")
     parser.add_argument("--data-root", default=None, help="data root (default $HOPFIELD_DATA)")
     parser.add_argument("--retime", action="store_true", help="measure the speed and memory tables again instead of using the cached ones")
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="where the runs train and evaluate: cpu (default) or cuda[:N]; the variants are the same on any device, the run keys do not "
+        "change, a run off the CPU says so in the report, and the speed and memory tables always measure the CPU",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else Config()
     if args.seeds is not None:
@@ -649,6 +670,14 @@ def main(argv: list[str] | None = None) -> None:
         cfg = replace(cfg, **overrides(args.set))
     except ValueError as error:
         parser.error(str(error))
+    if args.device is not None:
+        cfg = replace(cfg, device=args.device)
+    try:
+        device = torch.device(cfg.device)
+    except (RuntimeError, TypeError) as error:
+        parser.error(f"--device must be cpu or cuda[:N]; got {cfg.device!r} ({error})")
+    if device.type not in ("cpu", "cuda") or (device.type == "cuda" and not torch.cuda.is_available()):
+        parser.error(f"--device {cfg.device!r} is not available here: cpu, or cuda[:N] where torch.cuda.is_available() (it is {torch.cuda.is_available()})")
     if not isinstance(cfg.part_seeds, dict) or any(
         not isinstance(k, str) or (k not in SEED_PARTS and not _SIZED_SEED_PART.fullmatch(k)) or isinstance(v, bool) or not isinstance(v, int) or v < 1
         for k, v in cfg.part_seeds.items()
@@ -685,12 +714,16 @@ def main(argv: list[str] | None = None) -> None:
             "U triangular, init = base similarity, + softmax, β = 1). Trained models minimise the likelihood loss "
             f"E[−log softmax(s(Ξ, x))_k] with Adam (lr: A-Hop 0.1, MLP 0.001) for {cfg.epochs} epochs"
             f"{'' if cfg.mnist_epochs is None else f' ({cfg.mnist_epochs} on MNIST)'}; an epoch "
-            f"passes over {cfg.epoch_size} fresh variants in batches of {cfg.batch_size}. Runs and timings were taken on 2-core CPUs, "
+            f"passes over {cfg.epoch_size} fresh variants in batches of {cfg.batch_size}. Runs and timings were taken on 2-core CPUs (a run on a GPU says so below), "
             "with other work possibly running."
         ),
     )
     full = Config()
-    changed = [f"`{f.name}` = {getattr(cfg, f.name)!r} (full: {getattr(full, f.name)!r})" for f in fields(Config) if getattr(cfg, f.name) != getattr(full, f.name)]
+    changed = [
+        f"`{f.name}` = {getattr(cfg, f.name)!r} (full: {getattr(full, f.name)!r})"
+        for f in fields(Config)
+        if f.name != "device" and getattr(cfg, f.name) != getattr(full, f.name)  # where runs train is not a protocol change
+    ]
     if changed:
         results.add_text(
             "**Reduced protocol** (to fit the CPU budget of this run; nothing is extrapolated). This run differs from the full protocol in: "

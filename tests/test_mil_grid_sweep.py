@@ -51,7 +51,7 @@ def test_quick_sweep_ranks_both_points_and_marks_the_choice(tmp_path: Path, load
     ranked = [float(v) for v in re.findall(r"^\| [12] \| .* \| [01]\.\d{3} \| (0\.\d{3}) \|$", text, flags=re.M)]
     assert len(ranked) == 2 and ranked[0] >= ranked[1]
     # rendering again from the record trains nothing and gives the same tables
-    monkeypatch.setattr(sys.modules["reproduce_mil"], "run_unit", lambda unit: pytest.fail("--render-only must not train"))
+    monkeypatch.setattr(sys.modules["reproduce_mil"], "run_unit", lambda unit, *_: pytest.fail("--render-only must not train"))
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--quick", "--models", "sparse", "--out", str(out), "--cache", str(record), "--render-only"])
     module.main()
     assert out.read_text().split("### Summary", 1)[1] == text.split("### Summary", 1)[1]
@@ -72,7 +72,7 @@ def test_the_committed_sweep_is_rebuilt_from_the_committed_run_record(tmp_path: 
     if "--workers" in command:  # irrelevant to rendering
         del command[command.index("--workers") : command.index("--workers") + 2]
     module = load_script(SCRIPT)
-    monkeypatch.setattr(sys.modules["reproduce_mil"], "run_unit", lambda unit: pytest.fail(f"--render-only must not train ({unit.key})"))
+    monkeypatch.setattr(sys.modules["reproduce_mil"], "run_unit", lambda unit, *_: pytest.fail(f"--render-only must not train ({unit.key})"))
     argv = [*command, "--render-only", "--out", str(tmp_path / "sweep.md")]
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), *argv])
     module.main()

@@ -37,9 +37,34 @@ def test_bit_pattern_quick_writes_its_table_and_caches_every_run(tmp_path: Path,
     lines = [json.loads(line) for line in record.splitlines()]
     assert len(lines) >= 8 and len({line["key"] for line in lines}) == len(lines)
     assert all(line["part"] == "bit_pattern" and "seed" in line["params"] and "test_accuracy" in line["result"] for line in lines)
+    assert {line["result"]["device"] for line in lines} == {"cpu"} and all("accelerator" not in line["params"] for line in lines)  # the key holds no device
     run(load_script, monkeypatch, "--part", "bit_pattern", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "runs.jsonl"))  # all recorded: nothing retrained
     assert (tmp_path / "runs.jsonl").read_text() == record
     assert (tmp_path / "mil_bit_pattern.md").read_text().split("### ", 1)[1] == text.split("### ", 1)[1]  # the same tables from the record
+
+
+def test_training_time_is_stated_per_device(load_script) -> None:
+    """Runs recorded without a device trained on the CPU; GPU runs get GPU-hours of their own, per device."""
+    module = load_script(SCRIPT)
+    hours = module.TrainingTime()
+    for result in ({"seconds": 3600.0}, {"seconds": 1800.0, "device": "cpu"}, {"seconds": 720.0, "device": "cuda: NVIDIA H100 80GB HBM3"}):
+        hours.add(result)
+    assert hours.text() == "1.50 CPU-hours (one thread per run; 2-core CPU) and 0.20 GPU-hours (cuda: NVIDIA H100 80GB HBM3)"
+    cpu_only = module.TrainingTime()
+    cpu_only.add({"seconds": 36.0})
+    assert cpu_only.text() == "0.01 CPU-hours (one thread per run; 2-core CPU)"
+    assert module.device_name("cpu") == "cpu"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+@pytest.mark.parametrize("script", ["reproduce_mil.py", "mil_grid_sweep.py"])
+def test_accelerator_gpu_is_refused_without_cuda_before_any_run(load_script, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], script: str) -> None:
+    path = ROOT / "experiments" / script
+    module = load_script(path)
+    monkeypatch.setattr(sys, "argv", [str(path), "--quick", "--accelerator", "gpu"])
+    with pytest.raises(SystemExit):
+        module.main()
+    assert "--accelerator gpu needs a CUDA device" in capsys.readouterr().err
 
 
 def test_the_run_record_ignores_a_cut_off_line_and_refuses_a_directory(tmp_path: Path, load_script) -> None:
@@ -175,7 +200,7 @@ def test_the_committed_benchmark_table_is_rebuilt_from_the_committed_run_record(
     record = ROOT / "results" / "runs" / "mil.jsonl"
     before = record.read_text()
     module = load_script(SCRIPT)
-    monkeypatch.setattr(module, "run_unit", lambda unit: pytest.fail(f"--render-only must not train ({unit.key})"))
+    monkeypatch.setattr(module, "run_unit", lambda unit, *_: pytest.fail(f"--render-only must not train ({unit.key})"))
     argv = ["--part", "benchmarks", "--protocol", "full", "--seeds", "5", "--render-only", "--cache", str(record), "--benchmarks-out", str(tmp_path / name), *extra]
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), *argv])
     module.main()
@@ -195,7 +220,7 @@ def test_the_committed_bit_pattern_table_is_rebuilt_from_the_committed_run_recor
     command = shlex.split(re.search(r"\*\*Command:\*\* `(.*)`", committed).group(1))
     assert command[:2] == ["python", "experiments/reproduce_mil.py"] and "--render-only" in command
     module = load_script(SCRIPT)
-    monkeypatch.setattr(module, "run_unit", lambda unit: pytest.fail(f"--render-only must not train ({unit.key})"))
+    monkeypatch.setattr(module, "run_unit", lambda unit, *_: pytest.fail(f"--render-only must not train ({unit.key})"))
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), *command[2:], "--cache", str(record), "--out-dir", str(tmp_path)])
     module.main()
     rebuilt = (tmp_path / "mil_bit_pattern.md").read_text()

@@ -297,6 +297,45 @@ def test_mnist_oracle_is_added_to_cached_model_runs(load_script, tmp_path: Path,
     assert bench.ORACLE in results.render() and "was not run on MNIST" not in results.render()
 
 
+def test_scaled_lr_row_on_mnist_can_have_fewer_runs(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``part_seeds["mnist-scaled-lr"]`` sets the runs of that MNIST row alone; its label states the count that differs."""
+    bench = load_script(BENCHMARK)
+    calls = _record_runs(bench, monkeypatch)
+    cfg = bench.replace(bench.QUICK, seeds=1, hard=[("mnist", 0.6)], mnist_oracle=False, part_seeds={"mnist": 3, "mnist-scaled-lr": 1})
+    assert [bench.seeds_of(cfg, part) for part in ("mnist", "mnist-scaled-lr", "mnist-oracle")] == [3, 1, 3]
+    results = bench.ResultsFile("t")
+    bench.hard_table(bench.Runs(tmp_path / "c.json", cfg), results, None, print)
+    assert calls == [("mnist", tuple(bench.MODELS))] * 3 + [("mnist", (bench.SCALED_LR,))]
+    text = results.render()
+    assert "d = 784, 3 run(s)" in text
+    assert f"| MNIST (0.6, 0.6, 0.6) | {bench.SCALED_LR} (1 run) |" in text and "| MNIST (0.6, 0.6, 0.6) | A-Hop |" in text
+    bench.main(["--quick", "--parts", "hard", "--out", str(tmp_path / "r.md"), "--set", "hard=[]", "part_seeds={'mnist-scaled-lr': 1}"])  # a known group
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:0"])
+def test_device_option_refuses_what_is_not_here(load_script, capsys: pytest.CaptureFixture[str], device: str) -> None:
+    bench = load_script(BENCHMARK)
+    if device.startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("checks the refusal on a machine without CUDA")
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--parts", "hard", "--device", device])
+    assert "--device" in capsys.readouterr().err
+
+
+def test_the_device_is_not_part_of_a_run_key_and_off_cpu_runs_say_so(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs on another device reuse the CPU runs' cache entries (same variants, same protocol); a new one records its device."""
+    bench = load_script(BENCHMARK)
+    _record_runs(bench, monkeypatch)
+    cpu, gpu = bench.QUICK, bench.replace(bench.QUICK, device="cuda")
+    assert bench.Runs(None, cpu).fingerprint_of(None) == bench.Runs(None, gpu).fingerprint_of(None)
+    runs = bench.Runs(tmp_path / "c.json", gpu)  # run_setting is a stub: nothing touches a GPU
+    bench.run_models(runs, "mixed", "random", 16, (0.8, 0, 0), {"M-Hop": {}}, None, print)
+    assert all(entry[bench.Runs.PROVENANCE]["hardware"].endswith("; runs on cuda") for entry in json.loads((tmp_path / "c.json").read_text()).values())
+    bench.Runs(tmp_path / "t.json", gpu).get_or_run("timing", lambda: {"t": 1.0}, fields=(), device="cpu")
+    stored = json.loads((tmp_path / "t.json").read_text())
+    assert "runs on" not in next(iter(stored.values()))[bench.Runs.PROVENANCE]["hardware"]  # the speed and memory tables measure the CPU
+
+
 def test_loss_optimum_runs_on_random_patterns_only(load_script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bench = load_script(BENCHMARK)
     calls = _record_runs(bench, monkeypatch)

@@ -236,7 +236,9 @@ def train(
             ``train_samples`` is given.
         train_samples: the size of a fixed training set of variants (drawn once) that every epoch
             passes over instead.
-        generator: random source for the variants and the shuffling.
+        generator: random source for the variants and the shuffling. The variants are drawn on the
+            generator's device and moved to the model's, so a CPU generator gives the same variants
+            (the same training data) whether the model is on the CPU or a GPU.
         callback: called with ``(epoch, mean loss)`` after every epoch.
 
     Returns:
@@ -247,13 +249,20 @@ def train(
         raise ValueError(f"{type(model).__name__} has no trainable parameters")
     mask, noise, bias = difficulty
     optimizer = torch.optim.Adam(params, lr=lr)
-    patterns = model.patterns
-    fixed = None if train_samples is None else make_variants(patterns, train_samples, mask=mask, noise=noise, bias=bias, generator=generator)
+    device = model.patterns.device
+    source = model.patterns if generator is None else model.patterns.to(generator.device)
+
+    def draw(num: int) -> tuple[Tensor, Tensor]:
+        index, queries = make_variants(source, num, mask=mask, noise=noise, bias=bias, generator=generator)
+        return index.to(device), queries.to(device)
+
+    fixed = None if train_samples is None else draw(train_samples)
     history = []
     for epoch in range(epochs):
-        index, queries = fixed if fixed is not None else make_variants(patterns, epoch_size, mask=mask, noise=noise, bias=bias, generator=generator)
+        index, queries = fixed if fixed is not None else draw(epoch_size)
         total = 0.0
-        for part in torch.randperm(len(index), generator=generator).split(batch_size):
+        for part in torch.randperm(len(index), generator=generator, device=source.device).split(batch_size):
+            part = part.to(device)
             optimizer.zero_grad()
             loss = likelihood_loss(model.scores(queries[part]), index[part])
             loss.backward()
