@@ -315,7 +315,7 @@ def fit_footprint_optimum(
     needed = queries.shape[0] * count * len(bases) * dim * 4
     if needed > max_memory:
         raise ValueError(f"the sorted similarities of {queries.shape[0]} variants × {count} patterns need {needed / 2**30:.1f} GiB > max_memory = {max_memory / 2**30:.1f} GiB")
-    features = torch.empty(queries.shape[0], count, len(bases), dim)  # q̃_b for every (variant, pattern)
+    features = torch.empty(queries.shape[0], count, len(bases), dim, device=patterns.device)  # q̃_b for every (variant, pattern)
     with torch.no_grad():
         for start in range(0, queries.shape[0], 64):
             x = queries[start : start + 64].float().unsqueeze(1)
