@@ -367,11 +367,16 @@ def seeds_of(cfg: Config, part: str, count: int | None = None, setting: tuple[fl
     return cfg.seeds
 
 
+def seed_group(part: str, source: str) -> str:
+    """The :data:`SEED_PARTS` group whose count a run group ``part`` takes: on MNIST ``"hard…"`` is ``"mnist…"``
+    (``"hard-scaled-lr"`` → ``"mnist-scaled-lr"``, which :func:`seeds_of` falls back to ``"mnist"``)."""
+    return part.replace("hard", "mnist", 1) if source == "mnist" else part
+
+
 def run_models(runs: Runs, part: str, source: str, count: int, difficulty, models: dict[str, dict], data_root: str | None, log) -> dict[str, list[dict]]:
     """All seeds of one setting: ``{label: [metrics of seed 0, ...]}``."""
     collected: dict[str, list[dict]] = {label: [] for label in models}
-    # on MNIST the run groups are named "mnist…" ("hard-scaled-lr" → "mnist-scaled-lr", falling back to "mnist")
-    seeds = seeds_of(runs.cfg, part.replace("hard", "mnist", 1) if source == "mnist" else part, count, difficulty)
+    seeds = seeds_of(runs.cfg, seed_group(part, source), count, difficulty)
     for seed in range(seeds):
         key = "|".join(map(str, (part, source, count, difficulty, ",".join(models), seed)))
         start = time.perf_counter()
@@ -537,7 +542,7 @@ def hard_table(runs: Runs, results: ResultsFile, data_root, log) -> None:
             collected |= run_models(runs, "hard-scaled-lr", source, count, (level, level, level), {SCALED_LR: {"model": "A-Hop", "scale_lr": True}}, data_root, log)
         paper = PAPER_HARD.get((source, level), {})
         setting = f"{'MNIST' if source == 'mnist' else 'random'} ({level}, {level}, {level})"
-        stated = seeds_of(cfg, "mnist" if source == "mnist" else "hard")  # the count the table's title states
+        stated = seeds_of(cfg, seed_group("hard", source))  # the count the table's title states
         for name in sorted(collected, key=[*MODELS, SCALED_LR, OPTIMUM, ORACLE].index):  # A-Hop's variants right after it
             p_acc, p_err = paper.get(name, (None, None))
             cells = [_stat(collected[name], "accuracy"), "—" if p_acc is None else f"{p_acc:.3f}", _stat(collected[name], "error"), "—" if p_err is None else f"{p_err:.3f}"]
